@@ -1,0 +1,87 @@
+# IntraSoft CRM API. `make run` and `make test` do all the set-up a fresh clone needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Python 3.13 where present (a pyenv shim counts only if it actually runs), else 3.12/3.11.
+PYTHON ?= $(shell for p in python3.13 $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null) python3.12 python3.11 python3; do \
+	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then echo $$p; break; fi; done)
+
+# Settings as the test runs see them; used to decide whether the MySQL suite can run.
+DB_ENGINE = $(shell $(PY) -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intrasoft.settings"); from django.conf import settings; print(settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])' 2>/dev/null)
+
+.PHONY: help install prereqs run test test-sqlite test-mysql lint format mysql-db bench
+
+help:
+	@echo "make run    - set up and serve the API + admin on http://$(HOST):$(PORT)/ (SQLite demo data)"
+	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured"
+	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make mysql-db - create the local MySQL user and database (as root)"
+
+prereqs:
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11+ is required (3.13 preferred): none found on PATH or under pyenv."; exit 1; fi
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if command -v pkg-config >/dev/null 2>&1 && ! pkg-config --exists mysqlclient libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists libmariadb 2>/dev/null; then missing="$$missing libmariadb-dev"; fi; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing build prerequisites for mysqlclient:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing build-essential >/dev/null; \
+		else \
+			echo "mysqlclient needs:$$missing (Debian/Ubuntu: sudo apt-get install$$missing build-essential; macOS: brew install pkg-config mysql-client)"; exit 1; \
+		fi; \
+	fi
+
+$(STAMP): requirements.txt
+	@$(MAKE) --no-print-directory prereqs
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py create_crm_tables --if-missing
+	$(PY) manage.py load_demo_data
+	$(PY) manage.py bootstrap_local --host $(HOST) --port $(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	@echo "== Test suite on SQLite"
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-mysql-if-configured
+
+.PHONY: test-mysql-if-configured
+test-mysql-if-configured:
+	@if [ "$(DB_ENGINE)" = mysql ]; then \
+		echo "== Test suite on MySQL"; $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = true ]; then \
+		echo "CI must run the MySQL suite, but no MySQL is configured (MYSQL_HOST or DATABASE_URL)."; exit 1; \
+	else \
+		echo "== MySQL suite skipped: no MySQL configured. Set MYSQL_HOST, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DB (or run 'make test-mysql')."; \
+	fi
+
+test-sqlite: install
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The local MySQL created by `make mysql-db`.
+test-mysql: install
+	MYSQL_HOST=127.0.0.1 MYSQL_USER=intrasoft MYSQL_PASSWORD=intrasoft MYSQL_DB=intrasoft DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+
+mysql-db:
+	bash .ci/mysql-setup.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,94 @@
+"""One error shape for every endpoint.
+
+The shape is drf-standardized-errors' (``{"type", "errors": [{"code", "detail", "attr"}]}``),
+documented in the OpenAPI schema. This module adds what the library leaves to the project:
+database failures become 503 (unreachable, with Retry-After) or 500, and Django's own
+404/500 pages answer in the same shape under /api/. No body ever carries a traceback, SQL
+or credentials; the log line does, tagged with the request id.
+"""
+
+import logging
+
+from django.db import DatabaseError, OperationalError
+from django.http import JsonResponse
+from django.views import defaults
+from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+logger = logging.getLogger("crm.errors")
+
+# MySQL client/server error numbers that mean "the database cannot be reached right now":
+# 1040 too many connections, 1205 lock wait timeout, 2002/2003 cannot connect,
+# 2005 unknown host, 2006 server gone away, 2013 lost connection during query.
+UNAVAILABLE_ERRNOS = frozenset({1040, 1205, 2002, 2003, 2005, 2006, 2013})
+RETRY_AFTER_SECONDS = 5
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unreachable. Retry shortly."
+    default_code = "database_unavailable"
+    wait = RETRY_AFTER_SECONDS
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource has changed since it was read (If-Match does not match)."
+    default_code = "precondition_failed"
+
+
+class UnprocessableEntity(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    if not isinstance(exc, OperationalError):
+        return False
+    errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return errno in UNAVAILABLE_ERRNOS
+
+
+class ExceptionHandler(BaseExceptionHandler):
+    def convert_known_exceptions(self, exc):
+        if is_database_unavailable(exc):
+            logger.error("database unavailable: %s", exc)
+            return ServiceUnavailable()
+        if isinstance(exc, DatabaseError):
+            # Logged with the traceback by report_exception; the client sees a generic 500.
+            return exc
+        return super().convert_known_exceptions(exc)
+
+
+def _error_body(error_type: str, code: str, detail: str) -> dict:
+    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def page_not_found(request, exception):
+    if _is_api(request):
+        return JsonResponse(
+            _error_body("client_error", "not_found", "No such endpoint."),
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            _error_body("server_error", "error", "Server Error (500)"),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,124 @@
+"""Models over the existing IntraSoft schema.
+
+Checklist for the four legacy tables (their DDL is docs/schema.sql, owned by the database
+team, not by Django):
+- ``managed = False``: migrations never create, alter or drop them in a real database.
+- ``db_table`` and every ``db_column`` exactly as in docs/schema.sql; one primary key each.
+- Explicit ``on_delete`` that matches the foreign key in the database.
+- ``choices`` validate what this service writes; rows written by other tools may hold other
+  values and must still load (Django does not check choices on read).
+
+Project-owned tables (idempotency keys, tokens, auth) are ordinary managed models.
+"""
+
+from django.db import models
+from django.db.models.functions import Now
+
+from .choices import CLOSED_STATUSES, Area, ForecastCategory, Product, Status
+
+
+class Customer(models.Model):
+    # Not auto-increment: customer ids come from the source workbook.
+    cid = models.IntegerField(primary_key=True)
+    customer_name = models.CharField(max_length=255)
+    area = models.CharField(max_length=32, choices=Area.choices, db_index=True)
+    account_executive = models.CharField(max_length=128, null=True, blank=True)
+    technical_specialist = models.CharField(max_length=128, null=True, blank=True)
+    industry = models.CharField(max_length=64, null=True, blank=True)
+    contract_type = models.CharField(max_length=32, null=True, blank=True)
+    contract_start_date = models.DateField(null=True, blank=True)
+    contract_end_date = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True, db_default=True)
+    is_key_account = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        managed = False
+        db_table = "customer"
+        ordering = ["cid"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_name} ({self.cid})"
+
+
+class OpportunityQuerySet(models.QuerySet):
+    """One definition of "open" shared by the API, the admin and the forecast."""
+
+    def open(self):
+        return self.exclude(status__in=CLOSED_STATUSES)
+
+    def closed(self):
+        return self.filter(status__in=CLOSED_STATUSES)
+
+
+class Opportunity(models.Model):
+    # CHAR(32): the database does not generate it; services.opportunity_create sets uuid4().hex.
+    oid = models.CharField(primary_key=True, max_length=32, editable=False)
+    # PROTECT mirrors ON DELETE RESTRICT in the database: a customer with deals must not
+    # vanish, or its revenue would silently drop out of every forecast.
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        db_column="cid",
+        related_name="opportunities",
+    )
+    opportunity_name = models.CharField(max_length=255)
+    product = models.CharField(max_length=64, choices=Product.choices)
+    status = models.CharField(max_length=32, choices=Status.choices, db_index=True)
+    # Estimated monthly recurring revenue in EUR.
+    est_monthly_revenue = models.DecimalField(max_digits=12, decimal_places=2)
+    probability = models.PositiveSmallIntegerField(null=True, blank=True)
+    forecast_category = models.CharField(
+        max_length=16, choices=ForecastCategory.choices, null=True, blank=True
+    )
+    expected_close_date = models.DateField(db_index=True)
+    # Timestamps come from the database clock (DEFAULT CURRENT_TIMESTAMP(6)); writes read them back.
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+        db_table = "crm_opportunities"
+        ordering = ["expected_close_date", "oid"]
+        verbose_name_plural = "opportunities"
+
+    def __str__(self) -> str:
+        return self.opportunity_name
+
+
+class RevenueActual(models.Model):
+    id = models.AutoField(primary_key=True)
+    area = models.CharField(max_length=32, choices=Area.choices)
+    # Always the first day of the month the revenue was realised in.
+    month = models.DateField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        managed = False
+        db_table = "revenue_actuals"
+        ordering = ["area", "month"]
+        constraints = [models.UniqueConstraint(fields=["area", "month"], name="uq_actuals_area_month")]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.month:%Y-%m}"
+
+
+class RevenueTarget(models.Model):
+    id = models.AutoField(primary_key=True)
+    area = models.CharField(max_length=32, choices=Area.choices)
+    # Named by the year it ends in: FY2025 runs 2024-07-01 .. 2025-06-30.
+    fiscal_year = models.SmallIntegerField()
+    target = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        managed = False
+        db_table = "revenue_targets"
+        ordering = ["area", "fiscal_year"]
+        constraints = [models.UniqueConstraint(fields=["area", "fiscal_year"], name="uq_targets_area_fy")]
+
+    def __str__(self) -> str:
+        return f"{self.area} FY{self.fiscal_year}"
+
+
+LEGACY_MODELS = (Customer, Opportunity, RevenueActual, RevenueTarget)

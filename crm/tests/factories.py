@@ -1,0 +1,93 @@
+"""Typed factories for the four CRM tables and for users with CRM permissions.
+
+Dates are computed when a row is built (LazyFunction), never at import: a suite that
+runs across midnight or a fiscal-year boundary must not change its data.
+"""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from factory.django import DjangoModelFactory
+
+from crm.choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, Product, Status
+from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+
+User = get_user_model()
+
+
+class CustomerFactory(DjangoModelFactory[Customer]):
+    class Meta:
+        model = Customer
+        django_get_or_create = ("cid",)
+
+    cid = factory.Sequence(lambda n: 100_000 + n)
+    customer_name = factory.Faker("company")
+    area = factory.Iterator(Area.values)
+    account_executive = factory.Faker("name")
+    technical_specialist = factory.Faker("name")
+    industry = factory.Iterator(["Manufacturing", "Retail", "Professional Services", "Healthcare"])
+    contract_type = factory.Iterator(["Annual", "Multi-year", "Monthly"])
+    contract_start_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=400))
+    contract_end_date = factory.LazyAttribute(
+        lambda o: o.contract_start_date + datetime.timedelta(days=3 * 365) if o.contract_start_date else None
+    )
+    is_active = True
+    is_key_account = False
+
+
+class OpportunityFactory(DjangoModelFactory[Opportunity]):
+    class Meta:
+        model = Opportunity
+
+    oid = factory.LazyFunction(lambda: uuid.uuid4().hex)
+    customer = factory.SubFactory(CustomerFactory)
+    opportunity_name = factory.Faker("catch_phrase")
+    product = factory.Iterator(Product.values)
+    status = Status.PROSPECTING
+    est_monthly_revenue = factory.LazyFunction(lambda: Decimal("2500.00"))
+    probability = factory.LazyAttribute(lambda o: DEFAULT_PROBABILITY[o.status])
+    forecast_category = factory.LazyAttribute(lambda o: DEFAULT_FORECAST_CATEGORY[o.status])
+    expected_close_date = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=60))
+
+
+class RevenueActualFactory(DjangoModelFactory[RevenueActual]):
+    class Meta:
+        model = RevenueActual
+
+    area = Area.FRANCE
+    month = factory.LazyFunction(lambda: datetime.date.today().replace(day=1))
+    revenue = Decimal("100000.00")
+
+
+class RevenueTargetFactory(DjangoModelFactory[RevenueTarget]):
+    class Meta:
+        model = RevenueTarget
+
+    area = Area.FRANCE
+    fiscal_year = 2025
+    target = Decimal("1200000.00")
+
+
+class UserFactory(DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@intrasoft.example")
+    password = factory.django.Password("correct-horse-battery-staple")
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        """``UserFactory(permissions=["crm.view_customer"])`` grants model permissions."""
+        if not create or not extracted:
+            return
+        for perm in extracted:
+            app_label, codename = perm.split(".")
+            self.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )

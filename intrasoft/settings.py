@@ -1,0 +1,283 @@
+"""The one settings module, driven by the environment.
+
+Variables are read from the process environment and from the file named by ENV_FILE
+(default: .env at the repository root; a missing file is fine). The process environment
+wins over the file. .env.example lists every variable.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+_env_file = Path(os.environ.get("ENV_FILE", BASE_DIR / ".env"))
+if _env_file.is_file():
+    env.read_env(_env_file)
+
+APP_NAME = env.str("APP_NAME", default="IntraSoft CRM API")
+ENVIRONMENT = env.str("ENVIRONMENT", default="local")
+IS_LOCAL = ENVIRONMENT == "local"
+
+if IS_LOCAL:
+    # Only ever used on a developer's machine; every other environment must set its own.
+    SECRET_KEY = env.str(
+        "SECRET_KEY", default="local-only-insecure-key-0f3c9a7e52b14d8c9e6a1b2c3d4e5f60718293a4b5c6"
+    )
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if not SECRET_KEY:
+        # One line, no traceback: this is an operator's mistake, not a bug.
+        sys.exit(f"SECRET_KEY must be set when ENVIRONMENT={ENVIRONMENT} (only 'local' has a default).")
+
+DEBUG = env.bool("DEBUG", default=IS_LOCAL)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if IS_LOCAL else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_standardized_errors",
+    "crm",
+]
+
+MIDDLEWARE = [
+    "crm.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "intrasoft.urls"
+WSGI_APPLICATION = "intrasoft.wsgi.application"
+# Every API path answers with and without a trailing slash itself; never redirect.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# --- Database ------------------------------------------------------------------------
+# DATABASE_URL wins; otherwise MYSQL_HOST selects MySQL; otherwise an embedded SQLite file.
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
+DB_READ_TIMEOUT = env.int("DB_READ_TIMEOUT", default=30)
+
+MYSQL_OPTIONS = {
+    "charset": "utf8mb4",
+    # Strict mode turns silent truncation into an error; UTC keeps CURRENT_TIMESTAMP
+    # defaults consistent with the UTC datetimes Django writes when USE_TZ is on.
+    "init_command": "SET sql_mode='STRICT_TRANS_TABLES', time_zone='+00:00'",
+    "connect_timeout": DB_CONNECT_TIMEOUT,
+    "read_timeout": DB_READ_TIMEOUT,
+    "write_timeout": DB_READ_TIMEOUT,
+}
+
+if env.str("DATABASE_URL", default=""):
+    _default_db = env.db("DATABASE_URL")
+elif env.str("MYSQL_HOST", default=""):
+    _default_db = {
+        "ENGINE": "django.db.backends.mysql",
+        "HOST": env.str("MYSQL_HOST"),
+        "PORT": env.int("MYSQL_PORT", default=3306),
+        "USER": env.str("MYSQL_USER", default=""),
+        "PASSWORD": env.str("MYSQL_PASSWORD", default=""),
+        "NAME": env.str("MYSQL_DB", default="intrasoft"),
+    }
+else:
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "intrasoft.sqlite3"}
+
+if _default_db["ENGINE"] == "django.db.backends.mysql":
+    _default_db["OPTIONS"] = {**MYSQL_OPTIONS, **_default_db.get("OPTIONS", {})}
+    _default_db["TEST"] = {
+        "CHARSET": "utf8mb4",
+        "COLLATION": "utf8mb4_unicode_ci",
+        # Lets several checkouts share one server without clobbering each other's test database.
+        "NAME": env.str("MYSQL_TEST_DB", default=None),
+    }
+_default_db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+_default_db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _default_db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+# --- Auth ----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+
+# --- API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Authentication on every endpoint, then Django's model permissions (view_* for reads).
+    "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.ModelPermissions"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="60/min"),
+        "user": env.str("THROTTLE_USER", default="6000/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "crm.errors.ExceptionHandler",
+    # Clients get the error shape even in DEBUG; the traceback still goes to the log.
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    "ALLOWED_ERROR_STATUS_CODES": [
+        "400",
+        "401",
+        "403",
+        "404",
+        "405",
+        "406",
+        "409",
+        "412",
+        "415",
+        "422",
+        "429",
+        "500",
+        "503",
+    ],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": APP_NAME,
+    "DESCRIPTION": "Customer roster, CRM opportunities, revenue and forecasts for IntraSoft's five areas.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
+        "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
+        "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
+        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
+        "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
+        "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
+        "ErrorCode406Enum": "drf_standardized_errors.openapi_serializers.ErrorCode406Enum.choices",
+        "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
+        "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
+        "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "AreaEnum": "crm.choices.Area",
+        "StatusEnum": "crm.choices.Status",
+        "ProductEnum": "crm.choices.Product",
+        "ForecastCategoryEnum": "crm.choices.ForecastCategory",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+}
+
+
+# --- Security (production) -----------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not IS_LOCAL:
+    # Behind a TLS-terminating load balancer that sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Health checks are polled over plain HTTP by the load balancer.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+
+
+# --- Logging -------------------------------------------------------------------------
+ECHO_SQL = env.bool("ECHO_SQL", default=False)
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "crm.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "default": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "default",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {
+            "handlers": ["console"],
+            "level": "DEBUG" if ECHO_SQL else "INFO",
+            "propagate": False,
+        },
+    },
+}
