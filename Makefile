@@ -23,11 +23,13 @@ help:
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make mysql-db - create the local MySQL user and database (as root)"
 
+# mysqlclient compiles against the client library it finds through pkg-config (mysqlclient, mariadb or libmariadb).
 prereqs:
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11+ is required (3.13 preferred): none found on PATH or under pyenv."; exit 1; fi
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
-	if command -v pkg-config >/dev/null 2>&1 && ! pkg-config --exists mysqlclient libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists libmariadb 2>/dev/null; then missing="$$missing libmariadb-dev"; fi; \
+	if ! { pkg-config --exists mysqlclient || pkg-config --exists mariadb || pkg-config --exists libmariadb; } 2>/dev/null; then \
+		missing="$$missing libmariadb-dev"; fi; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "Installing build prerequisites for mysqlclient:$$missing"; \
