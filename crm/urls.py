@@ -1,4 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
+
+from . import views
 
 app_name = "api"
 
@@ -7,4 +10,12 @@ router = SimpleRouter()
 # POST body and double every client's round trips.
 router.trailing_slash = "/?"
 
-urlpatterns = router.urls
+# --- Revenue, forecast and data quality ------------------------------------------------
+router.register("revenue/actuals", views.RevenueActualViewSet, basename="revenue-actual")
+router.register("revenue/targets", views.RevenueTargetViewSet, basename="revenue-target")
+revenue_urlpatterns = [
+    re_path(r"^forecast/?$", views.ForecastView.as_view(), name="forecast"),
+    re_path(r"^data-quality/?$", views.DataQualityView.as_view(), name="data-quality"),
+]
+
+urlpatterns = router.urls + revenue_urlpatterns

@@ -175,7 +175,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -193,6 +193,13 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "crm.errors.ExceptionHandler",
     # Clients get the error shape even in DEBUG; the traceback still goes to the log.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    # Response schemas for the codes the project adds (crm/openapi.py).
+    "ERROR_SCHEMAS": {
+        "409": "crm.openapi.ClientErrorResponseSerializer",
+        "412": "crm.openapi.ClientErrorResponseSerializer",
+        "422": "crm.openapi.ClientErrorResponseSerializer",
+        "503": "crm.openapi.ServiceUnavailableResponseSerializer",
+    },
     "ALLOWED_ERROR_STATUS_CODES": [
         "400",
         "401",

@@ -1,0 +1,348 @@
+"""The data-quality report: every rule, its level, how many rows break it, and examples.
+
+The report only reads. Its rules reuse the vocabulary and the closed-status rules of
+crm/choices.py, the same ones the opportunity API enforces on writes, so a row the API
+would refuse is a row the report flags.
+
+Levels: ``error`` for a row that is wrong (outside the vocabulary, contradicting itself,
+or silently falsifying the forecast, like a gap in the actuals); ``warning`` for a row
+that is incomplete or needs a look but is not wrong in itself (a missing assignment, an
+overdue deal, a duplicate name). ``manage.py data_quality`` exits non-zero when any
+error-level rule is broken, so it can gate a data load.
+"""
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Length, Trim
+
+from .choices import (
+    CLOSED_STATUSES,
+    FIXED_FORECAST_CATEGORY,
+    FIXED_PROBABILITY,
+    Area,
+    ForecastCategory,
+    Product,
+    Status,
+    fiscal_year_bounds,
+)
+from .forecast import exact
+from .models import Customer, Opportunity, RevenueActual, RevenueTarget
+
+ERROR = "error"
+WARNING = "warning"
+MAX_EXAMPLES = 20
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    id: str
+    entity: str
+    level: str
+    description: str
+    count: int
+    examples: list[str]
+
+
+@dataclass(frozen=True)
+class DataQualityReport:
+    fiscal_year: int
+    as_of: datetime.date
+    errors: int
+    warnings: int
+    rules: list[RuleResult]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    level: str
+    description: str
+    # Either a queryset of offending rows (counted and sampled in SQL) or a function
+    # returning every offending key (for checks SQL cannot do the same on both backends).
+    rows: Callable[["_Context"], QuerySet] | None = None
+    keys: Callable[["_Context"], list[str]] | None = None
+
+    @property
+    def entity(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Context:
+    fiscal_year: int
+    as_of: datetime.date
+    fiscal_year_end: datetime.date
+
+
+def _customers() -> QuerySet:
+    return Customer.objects.annotate(area_exact=exact(F("area")))
+
+
+def _opportunities() -> QuerySet:
+    return Opportunity.objects.annotate(
+        status_exact=exact(F("status")),
+        product_exact=exact(F("product")),
+        category_exact=exact(F("forecast_category")),
+    )
+
+
+def _blank(field: str) -> Q:
+    # Length of the trimmed value, not an equality: MySQL's PAD SPACE collations consider
+    # "" equal to "   ".
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}_trimmed_length": 0})
+
+
+def _missing_assignment(field: str) -> Callable[[_Context], QuerySet]:
+    def rows(ctx: _Context) -> QuerySet:
+        return Customer.objects.annotate(**{f"{field}_trimmed_length": Length(Trim(field))}).filter(
+            _blank(field)
+        )
+
+    return rows
+
+
+def _name_blank_or_padded(ctx: _Context) -> QuerySet:
+    return Customer.objects.annotate(
+        name_length=Length("customer_name"), trimmed_length=Length(Trim("customer_name"))
+    ).filter(Q(trimmed_length=0) | ~Q(name_length=F("trimmed_length")))
+
+
+def _normalised_name(name: str) -> str:
+    return re.sub(r"\s+", "", name).casefold()
+
+
+def _duplicate_names(ctx: _Context) -> list[str]:
+    # Compared in Python: MySQL's collation would also fold accents ("Zürich" = "Zurich")
+    # and SQLite's would fold nothing, and the report must say the same on both.
+    by_name: dict[str, list[int]] = {}
+    for cid, name in Customer.objects.order_by("cid").values_list("cid", "customer_name"):
+        if name.strip():
+            by_name.setdefault(_normalised_name(name), []).append(cid)
+    return sorted(
+        (str(cid) for cids in by_name.values() if len(cids) > 1 for cid in cids),
+        key=int,
+    )
+
+
+def _probability_inconsistent(ctx: _Context) -> QuerySet:
+    broken = Q(probability__gt=100)
+    for status, probability in FIXED_PROBABILITY.items():
+        broken |= Q(status_exact=status, probability__isnull=False) & ~Q(probability=probability)
+    return _opportunities().filter(broken)
+
+
+def _category_inconsistent(ctx: _Context) -> QuerySet:
+    # "Closed" goes with Closed Won only; a closed deal carries its fixed category (a NULL
+    # category means the status default, which is that same category).
+    broken = Q(category_exact=ForecastCategory.CLOSED) & ~Q(status_exact=Status.CLOSED_WON)
+    for status, category in FIXED_FORECAST_CATEGORY.items():
+        broken |= Q(status_exact=status, forecast_category__isnull=False) & ~Q(category_exact=category)
+    return _opportunities().filter(broken)
+
+
+def _actuals_months_missing(ctx: _Context) -> list[str]:
+    # One row per area and month by the table's unique key: a few hundred rows at most.
+    reported: dict[str, set[tuple[int, int]]] = {}
+    for area, month in RevenueActual.objects.values_list(exact(F("area")), "month"):
+        reported.setdefault(area, set()).add((month.year, month.month))
+    gaps = []
+    for area in sorted(reported):
+        months = reported[area]
+        year, month = min(months)
+        while (year, month) < max(months):
+            if (year, month) not in months:
+                gaps.append(f"{area} {year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return gaps
+
+
+def _targets_missing(ctx: _Context) -> list[str]:
+    present = set(
+        RevenueTarget.objects.annotate(area_exact=exact(F("area")))
+        .filter(fiscal_year=ctx.fiscal_year)
+        .values_list("area_exact", flat=True)
+    )
+    return [area for area in Area.values if area not in present]
+
+
+RULES: tuple[_Rule, ...] = (
+    # --- customer
+    _Rule(
+        "customer.area_unknown",
+        ERROR,
+        "Customer area outside the five areas.",
+        rows=lambda ctx: _customers().exclude(area_exact__in=Area.values),
+    ),
+    _Rule(
+        "customer.account_executive_missing",
+        WARNING,
+        "Customer without an account executive.",
+        rows=_missing_assignment("account_executive"),
+    ),
+    _Rule(
+        "customer.technical_specialist_missing",
+        WARNING,
+        "Customer without a technical specialist.",
+        rows=_missing_assignment("technical_specialist"),
+    ),
+    _Rule(
+        "customer.contract_end_before_start",
+        ERROR,
+        "Contract end date before the contract start date.",
+        rows=lambda ctx: Customer.objects.filter(contract_end_date__lt=F("contract_start_date")),
+    ),
+    _Rule(
+        "customer.name_blank_or_padded",
+        WARNING,
+        "Customer name blank or with leading/trailing spaces.",
+        rows=_name_blank_or_padded,
+    ),
+    _Rule(
+        "customer.name_duplicate",
+        WARNING,
+        "Two or more customers with the same name, ignoring case and spaces (every one is listed).",
+        keys=_duplicate_names,
+    ),
+    # --- opportunity
+    _Rule(
+        "opportunity.status_unknown",
+        ERROR,
+        "Opportunity status outside the vocabulary.",
+        rows=lambda ctx: _opportunities().exclude(status_exact__in=Status.values),
+    ),
+    _Rule(
+        "opportunity.product_unknown",
+        ERROR,
+        "Opportunity product outside the vocabulary.",
+        rows=lambda ctx: _opportunities().exclude(product_exact__in=Product.values),
+    ),
+    _Rule(
+        "opportunity.forecast_category_unknown",
+        ERROR,
+        "Opportunity forecast category outside the vocabulary.",
+        rows=lambda ctx: (
+            _opportunities()
+            .filter(forecast_category__isnull=False)
+            .exclude(category_exact__in=ForecastCategory.values)
+        ),
+    ),
+    _Rule(
+        "opportunity.probability_inconsistent",
+        ERROR,
+        "Probability above 100, or not 100 on a Closed Won / not 0 on a Closed Lost deal.",
+        rows=_probability_inconsistent,
+    ),
+    _Rule(
+        "opportunity.forecast_category_inconsistent",
+        ERROR,
+        "Forecast category contradicts the status (Closed only with Closed Won, Omitted on Closed Lost).",
+        rows=_category_inconsistent,
+    ),
+    _Rule(
+        "opportunity.est_monthly_revenue_not_positive",
+        ERROR,
+        "Estimated monthly revenue zero or negative.",
+        rows=lambda ctx: Opportunity.objects.filter(est_monthly_revenue__lte=0),
+    ),
+    _Rule(
+        "opportunity.overdue",
+        WARNING,
+        "Open deal (not Closed Won/Lost) whose expected close date is before as_of.",
+        rows=lambda ctx: (
+            _opportunities()
+            .exclude(status_exact__in=CLOSED_STATUSES)
+            .filter(expected_close_date__lt=ctx.as_of)
+        ),
+    ),
+    _Rule(
+        "opportunity.close_after_fiscal_year",
+        WARNING,
+        "Expected close date after the end of the fiscal year.",
+        rows=lambda ctx: Opportunity.objects.filter(expected_close_date__gt=ctx.fiscal_year_end),
+    ),
+    _Rule(
+        "opportunity.customer_inactive",
+        WARNING,
+        "Opportunity on an inactive customer.",
+        rows=lambda ctx: Opportunity.objects.filter(customer__is_active=False),
+    ),
+    # --- revenue
+    _Rule(
+        "revenue.target_missing",
+        WARNING,
+        "Area without a revenue target for the fiscal year (its forecast has no target).",
+        keys=_targets_missing,
+    ),
+    _Rule(
+        "revenue.actuals_month_missing",
+        ERROR,
+        "Month missing from an area's actuals between its first and last reported month.",
+        keys=_actuals_months_missing,
+    ),
+    _Rule(
+        "revenue.actuals_area_unknown",
+        ERROR,
+        "Revenue actuals for an area outside the five areas.",
+        rows=lambda ctx: RevenueActual.objects.annotate(area_exact=exact(F("area"))).exclude(
+            area_exact__in=Area.values
+        ),
+    ),
+    _Rule(
+        "revenue.targets_area_unknown",
+        ERROR,
+        "Revenue targets for an area outside the five areas.",
+        rows=lambda ctx: RevenueTarget.objects.annotate(area_exact=exact(F("area"))).exclude(
+            area_exact__in=Area.values
+        ),
+    ),
+)
+
+# How a row is named in the examples: the key a person would look it up by.
+_EXAMPLE_KEY = {
+    Customer: lambda row: str(row["cid"]),
+    Opportunity: lambda row: row["oid"],
+    RevenueActual: lambda row: f"{row['area']} {row['month']:%Y-%m}",
+    RevenueTarget: lambda row: f"{row['area']} FY{row['fiscal_year']}",
+}
+_EXAMPLE_FIELDS = {
+    Customer: ("cid",),
+    Opportunity: ("oid",),
+    RevenueActual: ("area", "month"),
+    RevenueTarget: ("area", "fiscal_year"),
+}
+
+
+def _evaluate(rule: _Rule, ctx: _Context) -> RuleResult:
+    if rule.rows is not None:
+        rows = rule.rows(ctx)
+        model = rows.model
+        count = rows.count()
+        sample = rows.order_by(*model._meta.ordering, "pk").values(*_EXAMPLE_FIELDS[model])[:MAX_EXAMPLES]
+        examples = [_EXAMPLE_KEY[model](row) for row in sample]
+    else:
+        keys = rule.keys(ctx)
+        count, examples = len(keys), keys[:MAX_EXAMPLES]
+    return RuleResult(
+        id=rule.id,
+        entity=rule.entity,
+        level=rule.level,
+        description=rule.description,
+        count=count,
+        examples=examples,
+    )
+
+
+def data_quality_compute(*, fiscal_year: int, as_of: datetime.date) -> DataQualityReport:
+    ctx = _Context(fiscal_year=fiscal_year, as_of=as_of, fiscal_year_end=fiscal_year_bounds(fiscal_year)[1])
+    results = [_evaluate(rule, ctx) for rule in RULES]
+    return DataQualityReport(
+        fiscal_year=fiscal_year,
+        as_of=as_of,
+        errors=sum(1 for r in results if r.level == ERROR and r.count),
+        warnings=sum(1 for r in results if r.level == WARNING and r.count),
+        rules=results,
+    )

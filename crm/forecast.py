@@ -1,0 +1,323 @@
+"""The fiscal-year forecast per area (docs/forecast.md has the formula and a worked example).
+
+Everything is aggregated in the database: three queries (four when the fiscal year is
+defaulted) whatever the number of opportunities. The pipeline query groups by area and
+close month, so Python only ever combines at most twelve groups per area.
+
+Legacy rows whose area or status lies outside the vocabulary never break the forecast:
+an unknown area belongs to no area row (and so to no total), an unknown status counts as
+open with its stated probability (0 when it has none). The data-quality report lists them.
+"""
+
+import datetime
+from dataclasses import dataclass, fields
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Collate, TruncMonth
+from django.utils import timezone
+
+from .choices import (
+    DEFAULT_PROBABILITY,
+    FISCAL_YEAR_START_MONTH,
+    FIXED_PROBABILITY,
+    Area,
+    Status,
+    fiscal_year_bounds,
+    fiscal_year_of,
+)
+from .models import Opportunity, RevenueActual, RevenueTarget
+
+CENT = Decimal("0.01")
+TENTH = Decimal("0.1")
+ZERO = Decimal("0")
+MONTHS_IN_YEAR = 12
+# Wide enough for a sum of DECIMAL(12,2) x 100 over any number of deals.
+SUM_FIELD = DecimalField(max_digits=30, decimal_places=2)
+
+
+def today() -> datetime.date:
+    """The server's today; tests patch this rather than the clock."""
+    return timezone.localdate()
+
+
+def exact(expression):
+    """Compare a text column byte for byte on every backend.
+
+    MySQL's utf8mb4_unicode_ci collation would match "france" or "France " against
+    "France", so a legacy spelling would slip into an area's numbers on MySQL but not on
+    SQLite (whose default collation is already binary). Comparing under utf8mb4_bin makes
+    both backends treat only the exact vocabulary as the vocabulary.
+    """
+    if connection.vendor == "mysql":
+        return Collate(expression, "utf8mb4_bin")
+    return expression
+
+
+def fiscal_month_index(day: datetime.date) -> int:
+    """1 for July ... 12 for June."""
+    return (day.month - FISCAL_YEAR_START_MONTH) % MONTHS_IN_YEAR + 1
+
+
+def months_after(day: datetime.date) -> int:
+    """Fiscal-year months after the month of ``day``: March -> 3 (April, May, June), June -> 0."""
+    return MONTHS_IN_YEAR - fiscal_month_index(day)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def percent(part: Decimal, whole: Decimal | None) -> Decimal | None:
+    # A zero or negative target has no meaningful attainment.
+    if whole is None or whole <= 0:
+        return None
+    return (part / whole * 100).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+# --- The period ------------------------------------------------------------------------
+
+
+def forecast_period(
+    *, fiscal_year: int | None = None, as_of: datetime.date | None = None
+) -> tuple[int, datetime.date]:
+    """Resolve the (fiscal_year, as_of) a forecast or report is computed for.
+
+    Defaults: the fiscal year of ``as_of`` when only ``as_of`` is given; otherwise the
+    fiscal year of the latest revenue_actuals month (the current one when there are none).
+    ``as_of`` defaults to today clamped into that fiscal year. An explicit ``as_of`` outside
+    the fiscal year is refused rather than silently moved.
+    """
+    if fiscal_year is None:
+        if as_of is not None:
+            fiscal_year = fiscal_year_of(as_of)
+        else:
+            latest = RevenueActual.objects.aggregate(latest=Max("month"))["latest"]
+            fiscal_year = fiscal_year_of(latest or today())
+    start, end = fiscal_year_bounds(fiscal_year)
+    if as_of is None:
+        as_of = min(max(today(), start), end)
+    elif not start <= as_of <= end:
+        raise ValidationError(
+            {"as_of": [f"as_of must fall within fiscal year {fiscal_year} ({start} .. {end})."]}
+        )
+    return fiscal_year, as_of
+
+
+# --- The forecast ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    area: str
+    target: Decimal | None
+    actuals_to_date: Decimal
+    last_actual_month: datetime.date | None
+    run_rate: Decimal
+    remaining_months: int
+    run_rate_projection: Decimal
+    weighted_pipeline: Decimal
+    projected_total: Decimal
+    gap_to_target: Decimal | None
+    attainment_pct: Decimal | None
+    projected_attainment_pct: Decimal | None
+    open_pipeline_count: int
+    open_pipeline_mrr: Decimal
+
+
+@dataclass(frozen=True)
+class Forecast:
+    fiscal_year: int
+    as_of: datetime.date
+    areas: list[ForecastRow]
+    total: ForecastRow
+
+
+def _row(
+    *,
+    area: str,
+    target: Decimal | None,
+    actuals_to_date: Decimal,
+    last_actual_month: datetime.date | None,
+    run_rate: Decimal,
+    remaining_months: int,
+    run_rate_projection: Decimal,
+    weighted_pipeline: Decimal,
+    open_pipeline_count: int,
+    open_pipeline_mrr: Decimal,
+) -> ForecastRow:
+    # Every money input is already rounded to cents, so the derived figures add up exactly
+    # as displayed and the total row is the plain sum of the area rows.
+    projected_total = actuals_to_date + run_rate_projection + weighted_pipeline
+    return ForecastRow(
+        area=area,
+        target=target,
+        actuals_to_date=actuals_to_date,
+        last_actual_month=last_actual_month,
+        run_rate=run_rate,
+        remaining_months=remaining_months,
+        run_rate_projection=run_rate_projection,
+        weighted_pipeline=weighted_pipeline,
+        projected_total=projected_total,
+        gap_to_target=None if target is None else target - projected_total,
+        attainment_pct=percent(actuals_to_date, target),
+        projected_attainment_pct=percent(projected_total, target),
+        open_pipeline_count=open_pipeline_count,
+        open_pipeline_mrr=open_pipeline_mrr,
+    )
+
+
+def effective_probability():
+    """The probability a deal is weighted with, as a SQL expression.
+
+    Closed deals have a known outcome (FIXED_PROBABILITY: a won deal counts at 100 even if
+    someone left 90 in the column); an open deal uses its own probability, or its status
+    default when it has none; a legacy status without a probability counts as 0.
+    """
+    fixed = [When(status_exact=status, then=Value(p)) for status, p in FIXED_PROBABILITY.items()]
+    defaults = [When(status_exact=status, then=Value(p)) for status, p in DEFAULT_PROBABILITY.items()]
+    return Case(
+        *fixed,
+        When(probability__isnull=False, then=F("probability")),
+        *defaults,
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _targets(fiscal_year: int) -> dict[str, Decimal]:
+    rows = (
+        RevenueTarget.objects.annotate(area_exact=exact(F("area")))
+        .filter(fiscal_year=fiscal_year, area_exact__in=Area.values)
+        .values_list("area_exact", "target")
+    )
+    return dict(rows)
+
+
+def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Decimal, datetime.date, Decimal]]:
+    """Per area: (sum of revenue, latest month, revenue of the latest month), in one query."""
+    in_period = RevenueActual.objects.annotate(area_exact=exact(F("area"))).filter(
+        month__gte=start, month__lte=as_of
+    )
+    latest_revenue = (
+        in_period.filter(area_exact=OuterRef("area_exact")).order_by("-month").values("revenue")[:1]
+    )
+    rows = (
+        in_period.filter(area_exact__in=Area.values)
+        .values("area_exact")
+        .annotate(
+            total=Sum("revenue"),
+            last_month=Max("month"),
+            run_rate=Subquery(latest_revenue, output_field=SUM_FIELD),
+        )
+        .order_by()
+    )
+    return {r["area_exact"]: (r["total"], r["last_month"], r["run_rate"]) for r in rows}
+
+
+def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]:
+    """Per area, per close month in the fiscal year: weighted MRR (x100), open count and open MRR."""
+    is_open = ~Q(status_exact=Status.CLOSED_WON)
+    rows = (
+        Opportunity.objects.annotate(area_exact=exact(F("customer__area")), status_exact=exact(F("status")))
+        .filter(area_exact__in=Area.values, expected_close_date__gte=start, expected_close_date__lte=end)
+        .exclude(status_exact=Status.CLOSED_LOST)
+        .annotate(close_month=TruncMonth("expected_close_date"))
+        .values("area_exact", "close_month")
+        .annotate(
+            weighted_x100=Sum(F("est_monthly_revenue") * effective_probability(), output_field=SUM_FIELD),
+            open_count=Count("oid", filter=is_open),
+            open_mrr=Sum("est_monthly_revenue", filter=is_open),
+        )
+        .order_by()
+    )
+    by_area: dict[str, list[dict]] = {}
+    for row in rows:
+        by_area.setdefault(row["area_exact"], []).append(row)
+    return by_area
+
+
+def forecast_compute(*, fiscal_year: int, as_of: datetime.date) -> Forecast:
+    start, end = fiscal_year_bounds(fiscal_year)
+    targets = _targets(fiscal_year)
+    actuals = _actuals(start, as_of)
+    pipeline = _pipeline(start, end)
+
+    rows = []
+    for area in Area.values:
+        actuals_to_date, last_month, run_rate = actuals.get(area, (ZERO, None, ZERO))
+        if last_month is not None:
+            last_month = last_month.replace(day=1)
+        remaining = MONTHS_IN_YEAR if last_month is None else months_after(last_month)
+        weighted = ZERO
+        open_count = 0
+        open_mrr = ZERO
+        for group in pipeline.get(area, []):
+            close_month = group["close_month"]
+            # The run rate already covers every month up to the last reported one.
+            if last_month is not None and close_month <= last_month:
+                continue
+            weighted += (group["weighted_x100"] or ZERO) / 100 * months_after(close_month)
+            open_count += group["open_count"]
+            open_mrr += group["open_mrr"] or ZERO
+        rows.append(
+            _row(
+                area=area,
+                target=targets.get(area),
+                actuals_to_date=money(actuals_to_date),
+                last_actual_month=last_month,
+                run_rate=money(run_rate),
+                remaining_months=remaining,
+                run_rate_projection=money(run_rate * remaining),
+                weighted_pipeline=money(weighted),
+                open_pipeline_count=open_count,
+                open_pipeline_mrr=money(open_mrr),
+            )
+        )
+    return Forecast(fiscal_year=fiscal_year, as_of=as_of, areas=rows, total=_total(rows))
+
+
+def _total(rows: list[ForecastRow]) -> ForecastRow:
+    """Sums of the area rows; percentages recomputed from the sums.
+
+    The total has a target only when every area has one: a partial sum would overstate
+    attainment. Its last_actual_month is the latest of the areas' (remaining_months follows
+    it), while run_rate_projection stays the sum of the areas' projections.
+    """
+
+    def total_of(name: str):
+        return sum((getattr(r, name) for r in rows), ZERO)
+
+    targets = [r.target for r in rows]
+    months = [r.last_actual_month for r in rows if r.last_actual_month is not None]
+    last_month = max(months) if months else None
+    return _row(
+        area="Total",
+        target=None if any(t is None for t in targets) else sum(targets, ZERO),
+        actuals_to_date=total_of("actuals_to_date"),
+        last_actual_month=last_month,
+        run_rate=total_of("run_rate"),
+        remaining_months=MONTHS_IN_YEAR if last_month is None else months_after(last_month),
+        run_rate_projection=total_of("run_rate_projection"),
+        weighted_pipeline=total_of("weighted_pipeline"),
+        open_pipeline_count=sum(r.open_pipeline_count for r in rows),
+        open_pipeline_mrr=total_of("open_pipeline_mrr"),
+    )
+
+
+FORECAST_FIELDS = tuple(f.name for f in fields(ForecastRow))

@@ -1,0 +1,51 @@
+"""Reads. Views, the admin and management commands get their data from functions here.
+
+Conventions: ``<entity>_<action>``, keyword-only arguments; list selectors take the raw
+query parameters as ``filters`` and run the FilterSet themselves, raising Django's
+``ValidationError`` (naming each bad parameter) rather than ignoring a bad filter.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+# --- Revenue, forecast and data quality ------------------------------------------------
+from .data_quality import DataQualityReport, data_quality_compute
+from .filters import RevenueActualFilter, RevenueTargetFilter
+from .forecast import Forecast, forecast_compute, forecast_period
+from .models import RevenueActual, RevenueTarget
+
+
+def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
+    filterset = filterset_class(filters or {}, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def revenue_actual_list(*, filters=None) -> QuerySet[RevenueActual]:
+    """Monthly revenue per area, ordered by area and month."""
+    return _filtered(RevenueActualFilter, filters, RevenueActual.objects.order_by("area", "month"))
+
+
+def revenue_target_list(*, filters=None) -> QuerySet[RevenueTarget]:
+    """Fiscal-year targets per area, ordered by area and fiscal year."""
+    return _filtered(RevenueTargetFilter, filters, RevenueTarget.objects.order_by("area", "fiscal_year"))
+
+
+def forecast_by_area(*, fiscal_year: int | None = None, as_of: datetime.date | None = None) -> Forecast:
+    """The fiscal-year forecast, one row per area plus the total (docs/forecast.md).
+
+    Missing ``fiscal_year``/``as_of`` take the defaults of ``forecast.forecast_period``.
+    """
+    fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
+    return forecast_compute(fiscal_year=fiscal_year, as_of=as_of)
+
+
+def data_quality_report(
+    *, fiscal_year: int | None = None, as_of: datetime.date | None = None
+) -> DataQualityReport:
+    """Every data-quality rule with its level, count and examples; reads only."""
+    fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
+    return data_quality_compute(fiscal_year=fiscal_year, as_of=as_of)

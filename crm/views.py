@@ -1,0 +1,171 @@
+"""Thin API views: parse the request, call a selector or service, render."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+# --- Revenue, forecast and data quality ------------------------------------------------
+from .filters import RevenueActualFilter, RevenueTargetFilter
+from .models import RevenueActual, RevenueTarget
+from .permissions import view_permission
+from .selectors import data_quality_report, forecast_by_area, revenue_actual_list, revenue_target_list
+from .serializers import (
+    DataQualityReportSerializer,
+    ForecastQuerySerializer,
+    ForecastSerializer,
+    RevenueActualSerializer,
+    RevenueTargetSerializer,
+)
+
+
+def _as_api_error(exc: DjangoValidationError) -> ValidationError:
+    """A selector's ValidationError as a 400 naming each parameter."""
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class _OptInLimitOffsetPagination(LimitOffsetPagination):
+    """A plain array unless ``limit`` is given; a bad limit or offset is a 400, not ignored."""
+
+    max_limit = 1000
+
+    def paginate_queryset(self, queryset, request, view=None):
+        for name in (self.limit_query_param, self.offset_query_param):
+            raw = request.query_params.get(name)
+            if raw is not None and not (raw.isdigit() and (name == self.offset_query_param or int(raw) > 0)):
+                raise ValidationError(
+                    {name: ["Must be a positive integer." if name == "limit" else "Must be 0 or more."]}
+                )
+            if name == self.limit_query_param and raw is not None and int(raw) > self.max_limit:
+                raise ValidationError({name: [f"Must be at most {self.max_limit}."]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response_schema(self, schema):
+        return {"oneOf": [schema, super().get_paginated_response_schema(schema)]}
+
+
+class _SelectorListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """List endpoints whose rows come from a selector that applies the filters itself.
+
+    ``filter_backends``/``filterset_class`` stay declared so the OpenAPI schema documents
+    the filters; ``list`` never runs the backend, so the filters apply once.
+    """
+
+    pagination_class = _OptInLimitOffsetPagination
+    filter_backends = (DjangoFilterBackend,)
+    selector = None
+
+    def list(self, request, *args, **kwargs):
+        try:
+            rows = type(self).selector(filters=request.query_params)
+        except DjangoValidationError as exc:
+            raise _as_api_error(exc) from None
+        page = self.paginate_queryset(rows)
+        if page is not None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(rows, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Monthly revenue actuals",
+        description="Realised revenue per area and month (the first day of the month), ordered by area "
+        "and month. A plain array; with `limit` (at most 1000) and `offset` a page "
+        "`{count, next, previous, results}`. Needs `crm.view_revenueactual`.",
+    )
+)
+class RevenueActualViewSet(_SelectorListViewSet):
+    queryset = RevenueActual.objects.all()
+    serializer_class = RevenueActualSerializer
+    filterset_class = RevenueActualFilter
+    selector = revenue_actual_list
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Revenue targets",
+        description="Target per area and fiscal year, ordered by area and fiscal year. A plain array; "
+        "with `limit`/`offset` a page. Needs `crm.view_revenuetarget`.",
+    )
+)
+class RevenueTargetViewSet(_SelectorListViewSet):
+    queryset = RevenueTarget.objects.all()
+    serializer_class = RevenueTargetSerializer
+    filterset_class = RevenueTargetFilter
+    selector = revenue_target_list
+
+
+FORECAST_PERMISSIONS = ("crm.view_opportunity", "crm.view_revenueactual", "crm.view_revenuetarget")
+DATA_QUALITY_PERMISSIONS = ("crm.view_customer", *FORECAST_PERMISSIONS)
+
+
+def _period(request) -> dict:
+    params = ForecastQuerySerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+class ForecastView(APIView):
+    permission_classes = (view_permission(*FORECAST_PERMISSIONS),)
+
+    @extend_schema(
+        summary="Fiscal-year forecast per area",
+        description="Per area and in total: target, actuals to date, run-rate projection, weighted "
+        "pipeline, projected total, gap and attainment (formula: docs/forecast.md). Money as strings "
+        "with 2 places, percentages with 1, rounded half up. Needs `crm.view_opportunity`, "
+        "`crm.view_revenueactual` and `crm.view_revenuetarget`.",
+        parameters=[ForecastQuerySerializer],
+        responses={200: ForecastSerializer},
+    )
+    def get(self, request):
+        try:
+            forecast = forecast_by_area(**_period(request))
+        except DjangoValidationError as exc:
+            raise _as_api_error(exc) from None
+        return Response(ForecastSerializer(forecast).data)
+
+
+class DataQualityView(APIView):
+    permission_classes = (view_permission(*DATA_QUALITY_PERMISSIONS),)
+
+    @extend_schema(
+        summary="Data-quality report",
+        description="Every rule over customers, opportunities and revenue with its level (error or "
+        "warning), the number of rows breaking it and up to 20 example keys. Reads only. Same "
+        "`fiscal_year`/`as_of` parameters and defaults as the forecast. Needs view permission on "
+        "customers, opportunities and revenue.",
+        parameters=[ForecastQuerySerializer],
+        responses={200: DataQualityReportSerializer},
+        examples=[
+            OpenApiExample(
+                "One broken rule",
+                value={
+                    "fiscal_year": 2025,
+                    "as_of": "2024-12-15",
+                    "errors": 1,
+                    "warnings": 0,
+                    "rules": [
+                        {
+                            "id": "customer.area_unknown",
+                            "entity": "customer",
+                            "level": "error",
+                            "description": "Customer area outside the five areas.",
+                            "count": 1,
+                            "examples": ["9001"],
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        try:
+            report = data_quality_report(**_period(request))
+        except DjangoValidationError as exc:
+            raise _as_api_error(exc) from None
+        return Response(DataQualityReportSerializer(report).data)
