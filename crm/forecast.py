@@ -10,7 +10,7 @@ open with its stated probability (0 when it has none). The data-quality report l
 """
 
 import datetime
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
@@ -318,6 +318,3 @@ def _total(rows: list[ForecastRow]) -> ForecastRow:
         open_pipeline_count=sum(r.open_pipeline_count for r in rows),
         open_pipeline_mrr=total_of("open_pipeline_mrr"),
     )
-
-
-FORECAST_FIELDS = tuple(f.name for f in fields(ForecastRow))
