@@ -2,15 +2,17 @@
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .choices import Area, fiscal_year_bounds
+from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from .models import RevenueActual, RevenueTarget
 
 # --- Revenue ---------------------------------------------------------------------------
-MIN_FISCAL_YEAR = 1901
-MAX_FISCAL_YEAR = 9999
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class FiscalYearFilter(django_filters.NumberFilter):
     """A whole fiscal year such as 2025 (NumberFilter alone would accept 2025.5)."""
 

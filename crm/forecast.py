@@ -47,6 +47,9 @@ CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 ZERO = Decimal("0")
 MONTHS_IN_YEAR = 12
+# Fiscal years whose bounds are valid dates (FY1 would start in year 0).
+MIN_FISCAL_YEAR = 1901
+MAX_FISCAL_YEAR = 9999
 # Wide enough for a sum of DECIMAL(12,2) x 100 over any number of deals.
 SUM_FIELD = DecimalField(max_digits=30, decimal_places=2)
 
@@ -106,9 +109,17 @@ def forecast_period(
     if fiscal_year is None:
         if as_of is not None:
             fiscal_year = fiscal_year_of(as_of)
+            if not MIN_FISCAL_YEAR <= fiscal_year <= MAX_FISCAL_YEAR:
+                raise ValidationError(
+                    {"as_of": [f"as_of must lie in fiscal years {MIN_FISCAL_YEAR}-{MAX_FISCAL_YEAR}."]}
+                )
         else:
             latest = RevenueActual.objects.aggregate(latest=Max("month"))["latest"]
             fiscal_year = fiscal_year_of(latest or today())
+    if not MIN_FISCAL_YEAR <= fiscal_year <= MAX_FISCAL_YEAR:
+        raise ValidationError(
+            {"fiscal_year": [f"fiscal_year must be between {MIN_FISCAL_YEAR} and {MAX_FISCAL_YEAR}."]}
+        )
     start, end = fiscal_year_bounds(fiscal_year)
     if as_of is None:
         as_of = min(max(today(), start), end)

@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP
 from rest_framework import serializers
 
 from .data_quality import ERROR, WARNING
-from .filters import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
+from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from .models import RevenueActual, RevenueTarget
 
 # --- Revenue, forecast and data quality ------------------------------------------------

@@ -34,15 +34,18 @@ class _OptInLimitOffsetPagination(LimitOffsetPagination):
     max_limit = 1000
 
     def paginate_queryset(self, queryset, request, view=None):
-        for name in (self.limit_query_param, self.offset_query_param):
-            raw = request.query_params.get(name)
-            if raw is not None and not (raw.isdigit() and (name == self.offset_query_param or int(raw) > 0)):
-                raise ValidationError(
-                    {name: ["Must be a positive integer." if name == "limit" else "Must be 0 or more."]}
-                )
-            if name == self.limit_query_param and raw is not None and int(raw) > self.max_limit:
-                raise ValidationError({name: [f"Must be at most {self.max_limit}."]})
+        self._check(request, self.limit_query_param, minimum=1, maximum=self.max_limit)
+        self._check(request, self.offset_query_param, minimum=0)
         return super().paginate_queryset(queryset, request, view)
+
+    @staticmethod
+    def _check(request, name: str, *, minimum: int, maximum: int | None = None) -> None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return
+        if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            raise ValidationError({name: [f"Must be an integer of at least {minimum}{upper}."]})
 
     def get_paginated_response_schema(self, schema):
         return {"oneOf": [schema, super().get_paginated_response_schema(schema)]}

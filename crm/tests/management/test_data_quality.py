@@ -76,6 +76,7 @@ def test_an_error_rule_exits_non_zero_after_printing_the_report(targets, capsys)
     ("args", "message"),
     [
         (["--as-of", "15/12/2024"], "--as-of: '15/12/2024' is not a date (YYYY-MM-DD)."),
+        (["--fiscal-year", "0"], "fiscal_year must be between 1901 and 9999."),
         (
             ["--fiscal-year", "2025", "--as-of", "2025-07-01"],
             "as_of must fall within fiscal year 2025 (2024-07-01 .. 2025-06-30).",

@@ -142,6 +142,9 @@ def test_forecast_defaults_and_trailing_slash(reader, france, monkeypatch):
         ({"fiscal_year": "2025.5"}, "fiscal_year", "invalid"),
         ({"fiscal_year": "0"}, "fiscal_year", "min_value"),
         ({"as_of": "2024-13-01"}, "as_of", "invalid"),
+        # Fiscal years 1 and 10000 would have no valid first or last day.
+        ({"as_of": "0001-01-01"}, "as_of", "invalid"),
+        ({"as_of": "9999-12-31"}, "as_of", "invalid"),
         ({"fiscal_year": "2025", "as_of": "2025-07-01"}, "as_of", "invalid"),
     ],
 )
