@@ -147,7 +147,8 @@ def _category_inconsistent(ctx: _Context) -> QuerySet:
 def _actuals_months_missing(ctx: _Context) -> list[str]:
     # One row per area and month by the table's unique key: a few hundred rows at most.
     reported: dict[str, set[tuple[int, int]]] = {}
-    for area, month in RevenueActual.objects.values_list(exact(F("area")), "month"):
+    # Keyed by the exact spelling: "France " is not France.
+    for area, month in RevenueActual.objects.values_list("area", "month"):
         reported.setdefault(area, set()).add((month.year, month.month))
     gaps = []
     for area in sorted(reported):
@@ -161,11 +162,8 @@ def _actuals_months_missing(ctx: _Context) -> list[str]:
 
 
 def _targets_missing(ctx: _Context) -> list[str]:
-    present = set(
-        RevenueTarget.objects.annotate(area_exact=exact(F("area")))
-        .filter(fiscal_year=ctx.fiscal_year)
-        .values_list("area_exact", flat=True)
-    )
+    # Compared in Python, exactly: a "france" target is no target for France.
+    present = set(RevenueTarget.objects.filter(fiscal_year=ctx.fiscal_year).values_list("area", flat=True))
     return [area for area in Area.values if area not in present]
 
 

@@ -17,9 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DecimalField,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -29,7 +31,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Collate, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from .choices import (
@@ -59,16 +61,22 @@ def today() -> datetime.date:
     return timezone.localdate()
 
 
-def exact(expression):
-    """Compare a text column byte for byte on every backend.
+class _Binary(Func):
+    template = "CAST(%(expressions)s AS BINARY)"
+    output_field = CharField()
 
-    MySQL's utf8mb4_unicode_ci collation would match "france" or "France " against
-    "France", so a legacy spelling would slip into an area's numbers on MySQL but not on
-    SQLite (whose default collation is already binary). Comparing under utf8mb4_bin makes
-    both backends treat only the exact vocabulary as the vocabulary.
+
+def exact(expression):
+    """A text column to compare byte for byte, on every backend (use it in filters only).
+
+    MySQL's utf8mb4_unicode_ci collation would match "france" against "France", and every
+    ``*_bin`` collation there still ignores trailing spaces ("France " = "France"), so a
+    legacy spelling would slip into an area's numbers on MySQL but not on SQLite, whose
+    default collation is already binary. A binary string compares exactly on MySQL and
+    MariaDB alike.
     """
     if connection.vendor == "mysql":
-        return Collate(expression, "utf8mb4_bin")
+        return _Binary(expression)
     return expression
 
 
@@ -215,7 +223,7 @@ def _targets(fiscal_year: int) -> dict[str, Decimal]:
     rows = (
         RevenueTarget.objects.annotate(area_exact=exact(F("area")))
         .filter(fiscal_year=fiscal_year, area_exact__in=Area.values)
-        .values_list("area_exact", "target")
+        .values_list("area", "target")
     )
     return dict(rows)
 
@@ -225,12 +233,10 @@ def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Deci
     in_period = RevenueActual.objects.annotate(area_exact=exact(F("area"))).filter(
         month__gte=start, month__lte=as_of
     )
-    latest_revenue = (
-        in_period.filter(area_exact=OuterRef("area_exact")).order_by("-month").values("revenue")[:1]
-    )
+    latest_revenue = in_period.filter(area_exact=OuterRef("area")).order_by("-month").values("revenue")[:1]
     rows = (
         in_period.filter(area_exact__in=Area.values)
-        .values("area_exact")
+        .values("area")
         .annotate(
             total=Sum("revenue"),
             last_month=Max("month"),
@@ -238,7 +244,7 @@ def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Deci
         )
         .order_by()
     )
-    return {r["area_exact"]: (r["total"], r["last_month"], r["run_rate"]) for r in rows}
+    return {r["area"]: (r["total"], r["last_month"], r["run_rate"]) for r in rows}
 
 
 def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]:
@@ -249,7 +255,8 @@ def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]
         .filter(area_exact__in=Area.values, expected_close_date__gte=start, expected_close_date__lte=end)
         .exclude(status_exact=Status.CLOSED_LOST)
         .annotate(close_month=TruncMonth("expected_close_date"))
-        .values("area_exact", "close_month")
+        # Only exact spellings are left, so grouping by the column itself is safe.
+        .values("customer__area", "close_month")
         .annotate(
             weighted_x100=Sum(F("est_monthly_revenue") * effective_probability(), output_field=SUM_FIELD),
             open_count=Count("oid", filter=is_open),
@@ -259,7 +266,7 @@ def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]
     )
     by_area: dict[str, list[dict]] = {}
     for row in rows:
-        by_area.setdefault(row["area_exact"], []).append(row)
+        by_area.setdefault(row["customer__area"], []).append(row)
     return by_area
 
 

@@ -60,11 +60,12 @@ class _SelectorListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     pagination_class = _OptInLimitOffsetPagination
     filter_backends = (DjangoFilterBackend,)
+    # staticmethod(<entity>_list): takes ``filters=`` and returns a queryset.
     selector = None
 
     def list(self, request, *args, **kwargs):
         try:
-            rows = type(self).selector(filters=request.query_params)
+            rows = self.selector(filters=request.query_params)
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from None
         page = self.paginate_queryset(rows)
@@ -85,7 +86,7 @@ class RevenueActualViewSet(_SelectorListViewSet):
     queryset = RevenueActual.objects.all()
     serializer_class = RevenueActualSerializer
     filterset_class = RevenueActualFilter
-    selector = revenue_actual_list
+    selector = staticmethod(revenue_actual_list)
 
 
 @extend_schema_view(
@@ -99,7 +100,7 @@ class RevenueTargetViewSet(_SelectorListViewSet):
     queryset = RevenueTarget.objects.all()
     serializer_class = RevenueTargetSerializer
     filterset_class = RevenueTargetFilter
-    selector = revenue_target_list
+    selector = staticmethod(revenue_target_list)
 
 
 FORECAST_PERMISSIONS = ("crm.view_opportunity", "crm.view_revenueactual", "crm.view_revenuetarget")

@@ -82,8 +82,8 @@ def _customer(cid, **kwargs):
 
 # Each case: the rows it adds to the clean data -> (count, examples) of the one rule expected to fire.
 def case_customer_area_unknown(c):
-    # Exact spelling only, on MySQL too (its default collation would call "france" "France").
-    return 2, [_customer(101, area="Austria"), _customer(102, area="france")]
+    # Exact spelling only, on MySQL too (its collations would call "france" and "France " "France").
+    return 3, [_customer(101, area="Austria"), _customer(102, area="france"), _customer(103, area="France ")]
 
 
 def case_account_executive_missing(c):
@@ -187,7 +187,8 @@ def case_actuals_month_missing(c):
 
 def case_actuals_area_unknown(c):
     RevenueActualFactory(area="Austria", month=day(2024, 7))
-    return 1, ["Austria 2024-07"]
+    RevenueActualFactory(area="France ", month=day(2024, 12))
+    return 2, ["Austria 2024-07", "France  2024-12"]
 
 
 def case_targets_area_unknown(c):

@@ -71,10 +71,12 @@ def dataset():
     uk = CustomerFactory(area=Area.UK)
     deal(uk, "Verbal", "500.00", day(2025, 1, 15), None)
     deal(uk, "Verbal", "1000.00", day(2025, 4, 1), 40)
-    # Legacy areas belong to no row: neither "Austria" nor a lower-case "france".
-    for legacy_area in ("Austria", "france"):
+    # Legacy areas belong to no row: not "Austria", and not "france" or "France " either,
+    # although MySQL's collations would call both equal to "France".
+    for legacy_area in ("Austria", "france", "France "):
         deal(CustomerFactory(area=legacy_area), Status.PROPOSAL, "7777.00", day(2025, 1, 5), 50)
     RevenueActualFactory(area="Austria", month=day(2024, 8), revenue=D("99999.00"))
+    RevenueActualFactory(area="France ", month=day(2024, 12), revenue=D("99999.00"))
     RevenueTargetFactory(area="Austria", fiscal_year=FY, target=D("1.00"))
 
 
