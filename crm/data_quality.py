@@ -136,9 +136,11 @@ def _probability_inconsistent(ctx: _Context) -> QuerySet:
 
 
 def _category_inconsistent(ctx: _Context) -> QuerySet:
-    # "Closed" goes with Closed Won only; a closed deal carries its fixed category (a NULL
-    # category means the status default, which is that same category).
-    broken = Q(category_exact=ForecastCategory.CLOSED) & ~Q(status_exact=Status.CLOSED_WON)
+    # As the opportunity API: "Closed" goes with Closed Won only (an unknown status is its own
+    # rule); a closed deal carries its fixed category (NULL means the status default, which
+    # is that same category).
+    other_known = [status for status in Status.values if status != Status.CLOSED_WON]
+    broken = Q(category_exact=ForecastCategory.CLOSED, status_exact__in=other_known)
     for status, category in FIXED_FORECAST_CATEGORY.items():
         broken |= Q(status_exact=status, forecast_category__isnull=False) & ~Q(category_exact=category)
     return _opportunities().filter(broken)

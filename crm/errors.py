@@ -9,12 +9,14 @@ or credentials; the log line does, tagged with the request id.
 
 import logging
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ErrorDetail
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 logger = logging.getLogger("crm.errors")
 
@@ -65,7 +67,24 @@ class ExceptionHandler(BaseExceptionHandler):
         if isinstance(exc, DatabaseError):
             # Logged with the traceback by report_exception; the client sees a generic 500.
             return exc
+        if isinstance(exc, DjangoValidationError):
+            return as_drf_validation_error(exc)
         return super().convert_known_exceptions(exc)
+
+
+def as_drf_validation_error(exc: DjangoValidationError) -> DRFValidationError:
+    """Selectors and services raise Django's ValidationError; clients get a 400 naming each field.
+
+    The codes survive the conversion, so ``{"code": "invalid_choice", "attr": "area"}``
+    reaches the client as the form field produced it.
+    """
+
+    def details(errors):
+        return [ErrorDetail(message, code=error.code or "invalid") for error in errors for message in error]
+
+    if hasattr(exc, "error_dict"):
+        return DRFValidationError({field: details(errors) for field, errors in exc.error_dict.items()})
+    return DRFValidationError({"non_field_errors": details(exc.error_list)})
 
 
 def _error_body(error_type: str, code: str, detail: str) -> dict:

@@ -1,36 +1,59 @@
-"""OpenAPI error responses for the status codes the project adds to drf-standardized-errors.
+"""OpenAPI: the error responses drf-standardized-errors does not know about.
 
-The library documents 400-500 itself; 409, 412 and 422 (writes only) and 503 (database
-unreachable, any endpoint) come from crm/errors.py and need their own response schemas.
+503 (database unreachable) can answer any API call, so every operation documents it.
+409, 412 and 422 belong to specific writes: a view lists them in ``extend_schema(responses=...)``
+with the serializers below, and they appear nowhere else.
 """
 
+from django.db import models
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import serializers
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-WRITE_ONLY_STATUS_CODES = frozenset({"409", "412", "422"})
-
-
-class _Error(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ClientErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = _Error(many=True)
-
-
-class ServiceUnavailableResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
-    errors = _Error(many=True)
+OPT_IN_ERROR_STATUS_CODES = frozenset({"409", "412", "422"})
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
-        # A read never conflicts, fails a precondition or is unprocessable.
-        if status_code in WRITE_ONLY_STATUS_CODES and self.method in READ_METHODS:
+        if status_code in OPT_IN_ERROR_STATUS_CODES:
             return False
         return super()._should_add_error_response(responses, status_code)
+
+
+def _error_response_serializer(status_code: int, codes: models.TextChoices, error_type):
+    error = type(
+        f"Error{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "code": serializers.ChoiceField(choices=codes.choices),
+            "detail": serializers.CharField(),
+            "attr": serializers.CharField(allow_null=True),
+        },
+    )
+    return type(
+        f"ErrorResponse{status_code}Serializer",
+        (serializers.Serializer,),
+        {"type": serializers.ChoiceField(choices=error_type.choices), "errors": error(many=True)},
+    )
+
+
+class ErrorCode409Enum(models.TextChoices):
+    CONFLICT = "conflict"
+
+
+class ErrorCode412Enum(models.TextChoices):
+    PRECONDITION_FAILED = "precondition_failed"
+
+
+class ErrorCode422Enum(models.TextChoices):
+    UNPROCESSABLE = "unprocessable"
+
+
+class ErrorCode503Enum(models.TextChoices):
+    DATABASE_UNAVAILABLE = "database_unavailable"
+
+
+ErrorResponse409Serializer = _error_response_serializer(409, ErrorCode409Enum, ClientErrorEnum)
+ErrorResponse412Serializer = _error_response_serializer(412, ErrorCode412Enum, ClientErrorEnum)
+ErrorResponse422Serializer = _error_response_serializer(422, ErrorCode422Enum, ClientErrorEnum)
+ErrorResponse503Serializer = _error_response_serializer(503, ErrorCode503Enum, ServerErrorEnum)

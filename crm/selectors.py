@@ -20,7 +20,8 @@ from .models import RevenueActual, RevenueTarget
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
     filterset = filterset_class(filters or {}, queryset=queryset)
     if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+        # as_data() keeps each error's code ("invalid_choice", ...) for the API's answer.
+        raise ValidationError(filterset.errors.as_data())
     return filterset.qs
 
 

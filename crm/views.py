@@ -1,17 +1,15 @@
 """Thin API views: parse the request, call a selector or service, render."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 from .filters import RevenueActualFilter, RevenueTargetFilter
 from .models import RevenueActual, RevenueTarget
+from .pagination import OptInLimitOffsetPagination
 from .permissions import view_permission
 from .selectors import data_quality_report, forecast_by_area, revenue_actual_list, revenue_target_list
 from .serializers import (
@@ -23,31 +21,9 @@ from .serializers import (
 )
 
 
-def _as_api_error(exc: DjangoValidationError) -> ValidationError:
-    """A selector's ValidationError as a 400 naming each parameter."""
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
-
-
-class _OptInLimitOffsetPagination(LimitOffsetPagination):
-    """A plain array unless ``limit`` is given; a bad limit or offset is a 400, not ignored."""
-
-    max_limit = 1000
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self._check(request, self.limit_query_param, minimum=1, maximum=self.max_limit)
-        self._check(request, self.offset_query_param, minimum=0)
-        return super().paginate_queryset(queryset, request, view)
-
-    @staticmethod
-    def _check(request, name: str, *, minimum: int, maximum: int | None = None) -> None:
-        raw = request.query_params.get(name)
-        if raw is None:
-            return
-        if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
-            upper = f" and at most {maximum}" if maximum is not None else ""
-            raise ValidationError({name: [f"Must be an integer of at least {minimum}{upper}."]})
-
+class _OptInPagination(OptInLimitOffsetPagination):
     def get_paginated_response_schema(self, schema):
+        # Opt-in: a plain array, or a page when limit/offset are given.
         return {"oneOf": [schema, super().get_paginated_response_schema(schema)]}
 
 
@@ -58,20 +34,18 @@ class _SelectorListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     the filters; ``list`` never runs the backend, so the filters apply once.
     """
 
-    pagination_class = _OptInLimitOffsetPagination
+    pagination_class = _OptInPagination
     filter_backends = (DjangoFilterBackend,)
     # staticmethod(<entity>_list): takes ``filters=`` and returns a queryset.
     selector = None
 
     def list(self, request, *args, **kwargs):
-        try:
-            rows = self.selector(filters=request.query_params)
-        except DjangoValidationError as exc:
-            raise _as_api_error(exc) from None
-        page = self.paginate_queryset(rows)
-        if page is not None:
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return Response(self.get_serializer(rows, many=True).data)
+        # A bad filter raises Django's ValidationError: crm.errors answers 400 naming it.
+        rows = self.selector(filters=request.query_params)
+        if not self.paginator.requested(request):
+            return Response(self.get_serializer(rows, many=True).data)
+        page = self.paginator.paginate_queryset(rows, request, view=self)
+        return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 @extend_schema_view(
@@ -126,10 +100,7 @@ class ForecastView(APIView):
         responses={200: ForecastSerializer},
     )
     def get(self, request):
-        try:
-            forecast = forecast_by_area(**_period(request))
-        except DjangoValidationError as exc:
-            raise _as_api_error(exc) from None
+        forecast = forecast_by_area(**_period(request))
         return Response(ForecastSerializer(forecast).data)
 
 
@@ -168,8 +139,5 @@ class DataQualityView(APIView):
         ],
     )
     def get(self, request):
-        try:
-            report = data_quality_report(**_period(request))
-        except DjangoValidationError as exc:
-            raise _as_api_error(exc) from None
+        report = data_quality_report(**_period(request))
         return Response(DataQualityReportSerializer(report).data)

@@ -193,13 +193,6 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "crm.errors.ExceptionHandler",
     # Clients get the error shape even in DEBUG; the traceback still goes to the log.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    # Response schemas for the codes the project adds (crm/openapi.py).
-    "ERROR_SCHEMAS": {
-        "409": "crm.openapi.ClientErrorResponseSerializer",
-        "412": "crm.openapi.ClientErrorResponseSerializer",
-        "422": "crm.openapi.ClientErrorResponseSerializer",
-        "503": "crm.openapi.ServiceUnavailableResponseSerializer",
-    },
     "ALLOWED_ERROR_STATUS_CODES": [
         "400",
         "401",
@@ -215,6 +208,12 @@ DRF_STANDARDIZED_ERRORS = {
         "500",
         "503",
     ],
+    "ERROR_SCHEMAS": {
+        "409": "crm.openapi.ErrorResponse409Serializer",
+        "412": "crm.openapi.ErrorResponse412Serializer",
+        "422": "crm.openapi.ErrorResponse422Serializer",
+        "503": "crm.openapi.ErrorResponse503Serializer",
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -235,6 +234,10 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "ErrorCode409Enum": "crm.openapi.ErrorCode409Enum.choices",
+        "ErrorCode412Enum": "crm.openapi.ErrorCode412Enum.choices",
+        "ErrorCode422Enum": "crm.openapi.ErrorCode422Enum.choices",
+        "ErrorCode503Enum": "crm.openapi.ErrorCode503Enum.choices",
         "AreaEnum": "crm.choices.Area",
         "StatusEnum": "crm.choices.Status",
         "ProductEnum": "crm.choices.Product",

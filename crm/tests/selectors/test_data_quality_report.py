@@ -114,7 +114,8 @@ def case_name_duplicate(c):
 def case_status_unknown(c):
     return 2, sorted(
         [
-            _opp(c, status="Won", probability=100, forecast_category=None),
+            # "Closed" on an unknown status is this rule's finding, not a category one (as the API).
+            _opp(c, status="Won", probability=100, forecast_category=ForecastCategory.CLOSED),
             _opp(c, status="closed won", probability=100, forecast_category=None),
         ]
     )
