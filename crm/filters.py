@@ -1,13 +1,89 @@
-"""Query-parameter filters (django-filter), run by the selectors."""
+"""Query-parameter filters (django-filter), run by the selectors.
+
+A bad parameter is a 400 naming it, never silently ignored: django-filter's defaults drop
+an unparseable boolean or a misspelt parameter and return everything, which a client would
+take for an answer. ``StrictFilterSet`` and ``StrictBooleanFilter`` close those gaps.
+"""
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict, ErrorList
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import Area, fiscal_year_bounds
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
-from .models import RevenueActual, RevenueTarget
+from .models import Customer, RevenueActual, RevenueTarget
+
+# Query parameters a list endpoint reads besides its filters: paging, and DRF's
+# ``format`` switch (``?format=json`` / ``?format=api``).
+PAGING_PARAMS = ("limit", "offset")
+PASSTHROUGH_PARAMS = frozenset({*PAGING_PARAMS, "format"})
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false``/``1``/``0`` (any case); anything else is invalid, not "no filter"."""
+
+    default_error_messages = {"invalid": "Must be one of: true, false, 1, 0."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet that rejects query parameters it does not know.
+
+    A typo such as ``?aera=France`` would otherwise return every row; ``?page=2`` would
+    return page one. Each unknown parameter becomes an error with its own name as ``attr``.
+    """
+
+    passthrough_params = PASSTHROUGH_PARAMS
+
+    def unknown_params(self) -> list[str]:
+        if not self.is_bound:
+            return []
+        return sorted(set(self.data) - set(self.filters) - self.passthrough_params)
+
+    def is_valid(self) -> bool:
+        return super().is_valid() and not self.unknown_params()
+
+    @property
+    def errors(self) -> ErrorDict:
+        errors = ErrorDict(super().errors)
+        for param in self.unknown_params():
+            errors[param] = ErrorList(
+                [ValidationError(f"Unknown query parameter '{param}'.", code="unknown_parameter")]
+            )
+        return errors
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """``ordering=area,-cid``; the primary key always breaks ties, so paging is stable."""
+
+    def __init__(self, *args, tiebreaker: str, **kwargs):
+        self.tiebreaker = tiebreaker
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value if param]
+        if not any(term.lstrip("-") == self.tiebreaker for term in ordering):
+            ordering.append(self.tiebreaker)
+        return qs.order_by(*ordering)
+
 
 # --- Revenue ---------------------------------------------------------------------------
 
@@ -52,3 +128,31 @@ class RevenueTargetFilter(django_filters.FilterSet):
     class Meta:
         model = RevenueTarget
         fields = ("area", "fiscal_year")
+
+
+# --- Customers -----------------------------------------------------------------------
+CUSTOMER_COLUMNS = tuple(field.column for field in Customer._meta.concrete_fields)
+
+
+class CustomerFilter(StrictFilterSet):
+    area = django_filters.ChoiceFilter(choices=Area.choices, help_text="Exactly one of the five areas.")
+    account_executive = django_filters.CharFilter(help_text="Exact name of the account executive.")
+    technical_specialist = django_filters.CharFilter(help_text="Exact name of the technical specialist.")
+    industry = django_filters.CharFilter(help_text="Exact industry.")
+    contract_type = django_filters.CharFilter(help_text="Exact contract type.")
+    is_active = StrictBooleanFilter(help_text="true, false, 1 or 0.")
+    is_key_account = StrictBooleanFilter(help_text="true, false, 1 or 0.")
+    search = django_filters.CharFilter(
+        field_name="customer_name",
+        lookup_expr="icontains",
+        help_text="Case-insensitive substring of the customer name.",
+    )
+    ordering = OrderingFilter(
+        fields=CUSTOMER_COLUMNS,
+        tiebreaker="cid",
+        help_text="Comma-separated columns, '-' for descending (e.g. 'area,-cid'); default cid.",
+    )
+
+    class Meta:
+        model = Customer
+        fields = []

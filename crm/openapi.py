@@ -57,3 +57,17 @@ ErrorResponse409Serializer = _error_response_serializer(409, ErrorCode409Enum, C
 ErrorResponse412Serializer = _error_response_serializer(412, ErrorCode412Enum, ClientErrorEnum)
 ErrorResponse422Serializer = _error_response_serializer(422, ErrorCode422Enum, ClientErrorEnum)
 ErrorResponse503Serializer = _error_response_serializer(503, ErrorCode503Enum, ServerErrorEnum)
+
+
+def canonical_paths(endpoints):
+    """Document "/api/customers", not "/api/customers/": the router's optional slash ("/?") reads
+    as a slash to drf-spectacular, but the contract and docs spell paths without one."""
+    return [
+        (
+            path[:-1] if path_regex.endswith("/?$") and path.endswith("/") else path,
+            path_regex,
+            method,
+            callback,
+        )
+        for path, path_regex, method, callback in endpoints
+    ]

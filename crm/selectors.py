@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 from .data_quality import DataQualityReport, data_quality_compute
-from .filters import RevenueActualFilter, RevenueTargetFilter
+from .filters import CustomerFilter, RevenueActualFilter, RevenueTargetFilter
 from .forecast import Forecast, forecast_compute, forecast_period
-from .models import RevenueActual, RevenueTarget
+from .models import Customer, RevenueActual, RevenueTarget
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -50,3 +50,19 @@ def data_quality_report(
     """Every data-quality rule with its level, count and examples; reads only."""
     fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
     return data_quality_compute(fiscal_year=fiscal_year, as_of=as_of)
+
+
+# --- Customers -----------------------------------------------------------------------
+# Largest value of the INT primary keys; a larger id cannot exist and would overflow SQLite.
+MAX_INT_ID = 2**31 - 1
+
+
+def customer_list(*, filters=None) -> QuerySet[Customer]:
+    """Customers matching ``filters`` (query parameters), by cid unless ``ordering`` says otherwise."""
+    return _filtered(CustomerFilter, filters, Customer.objects.order_by("cid"))
+
+
+def customer_get(*, cid: int) -> Customer | None:
+    if not 0 <= cid <= MAX_INT_ID:
+        return None
+    return Customer.objects.filter(cid=cid).first()

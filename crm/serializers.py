@@ -4,9 +4,10 @@ from decimal import ROUND_HALF_UP
 
 from rest_framework import serializers
 
+from .choices import Area
 from .data_quality import ERROR, WARNING
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
-from .models import RevenueActual, RevenueTarget
+from .models import Customer, RevenueActual, RevenueTarget
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 
@@ -95,3 +96,77 @@ class DataQualityReportSerializer(serializers.Serializer):
     errors = serializers.IntegerField(help_text="Error-level rules broken by at least one row.")
     warnings = serializers.IntegerField(help_text="Warning-level rules broken by at least one row.")
     rules = DataQualityRuleSerializer(many=True, help_text="Every rule, broken or not.")
+
+
+# --- Customers -----------------------------------------------------------------------
+class CustomerSerializer(serializers.ModelSerializer):
+    # A plain string, not an enum: rows written by other tools may hold values outside the
+    # vocabulary, and the API returns them as they are rather than failing.
+    area = serializers.CharField(
+        read_only=True, help_text=f"Normally one of: {', '.join(Area.values)}; legacy rows may differ."
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "cid",
+            "customer_name",
+            "area",
+            "account_executive",
+            "technical_specialist",
+            "industry",
+            "contract_type",
+            "contract_start_date",
+            "contract_end_date",
+            "is_active",
+            "is_key_account",
+        ]
+        read_only_fields = fields
+
+
+CUSTOMER_FIELDS = tuple(CustomerSerializer.Meta.fields)
+
+
+def customer_rows_to_dicts(rows: list[tuple]) -> list[dict]:
+    """The fast list's equivalent of ``CustomerSerializer`` for rows in ``CUSTOMER_FIELDS`` order.
+
+    Dates pass through: MySQL returns ``date`` objects (orjson writes ISO 8601), SQLite
+    returns the ISO text it stores. Booleans arrive as 0/1 and are converted here.
+    """
+    return [
+        {
+            "cid": cid,
+            "customer_name": customer_name,
+            "area": area,
+            "account_executive": account_executive,
+            "technical_specialist": technical_specialist,
+            "industry": industry,
+            "contract_type": contract_type,
+            "contract_start_date": contract_start_date,
+            "contract_end_date": contract_end_date,
+            "is_active": is_active != 0,
+            "is_key_account": is_key_account != 0,
+        }
+        for (
+            cid,
+            customer_name,
+            area,
+            account_executive,
+            technical_specialist,
+            industry,
+            contract_type,
+            contract_start_date,
+            contract_end_date,
+            is_active,
+            is_key_account,
+        ) in rows
+    ]
+
+
+class PaginatedCustomerListSerializer(serializers.Serializer):
+    """Schema only: the body when ``limit`` or ``offset`` is given."""
+
+    count = serializers.IntegerField(help_text="Rows matching the filters, all pages together.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null on the first.")
+    results = CustomerSerializer(many=True)

@@ -10,6 +10,9 @@ router = SimpleRouter()
 # POST body and double every client's round trips.
 router.trailing_slash = "/?"
 
+# --- Customers -----------------------------------------------------------------------
+router.register("customers", views.CustomerViewSet, basename="customer")
+
 # --- Revenue, forecast and data quality ------------------------------------------------
 router.register("revenue/actuals", views.RevenueActualViewSet, basename="revenue-actual")
 router.register("revenue/targets", views.RevenueTargetViewSet, basename="revenue-target")

@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "ProductEnum": "crm.choices.Product",
         "ForecastCategoryEnum": "crm.choices.ForecastCategory",
     },
+    "PREPROCESSING_HOOKS": ["crm.openapi.canonical_paths"],
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
 
