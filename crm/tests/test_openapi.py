@@ -1,0 +1,68 @@
+"""The OpenAPI schema generates cleanly and the documentation pages answer."""
+
+import json
+from http import HTTPStatus
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(tmp_path):
+    out = tmp_path / "schema.json"
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(out)
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_the_schema_validates_without_a_warning(schema):
+    """Schema generation with validation succeeds and fails on any warning; it is titled APP_NAME."""
+    assert schema["info"]["title"] == settings.APP_NAME
+
+
+def test_the_customer_list_documents_every_parameter_and_error(schema):
+    """Every filter, search, ordering, paging and each error response of GET /api/customers is documented."""
+    operation = schema["paths"]["/api/customers"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {
+        "area",
+        "account_executive",
+        "technical_specialist",
+        "industry",
+        "contract_type",
+        "is_active",
+        "is_key_account",
+        "search",
+        "ordering",
+        "limit",
+        "offset",
+    }
+    assert {"200", "400", "401", "403", "405", "406", "429", "500", "503"} <= set(operation["responses"])
+    area = next(p for p in operation["parameters"] if p["name"] == "area")
+    assert area["schema"]["enum"] == ["France", "Germany", "Netherlands", "Switzerland", "UK"]
+
+
+def test_the_customer_detail_documents_404_in_the_error_shape(schema):
+    """GET /api/customers/{cid} documents its 404 with the standard error body."""
+    responses = schema["paths"]["/api/customers/{cid}"]["get"]["responses"]
+    assert responses["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse404"
+    }
+    assert "503" in responses
+
+
+def test_customers_document_no_writes(schema):
+    """The read-only customer endpoints list GET only."""
+    assert set(schema["paths"]["/api/customers"]) == {"get"}
+    assert set(schema["paths"]["/api/customers/{cid}"]) == {"get"}
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/", "/api/redoc/", "/api/schema", "/api/docs"])
+def test_the_documentation_pages_answer(client, url):
+    """The schema, Swagger UI and ReDoc answer 200 (with or without the slash)."""
+    response = client.get(url)
+    assert response.status_code == HTTPStatus.OK
+    assert settings.APP_NAME in response.content.decode()
