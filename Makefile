@@ -22,6 +22,7 @@ help:
 	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured"
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make mysql-db - create the local MySQL user and database (as root)"
+	@echo "make bench  - benchmark the list endpoints against raw SQL (SQLite; MySQL too when MYSQL_HOST is set)"
 
 # mysqlclient compiles against the client library it finds through pkg-config (mysqlclient, mariadb or libmariadb).
 prereqs:
@@ -79,6 +80,10 @@ test-mysql: install
 
 mysql-db:
 	bash .ci/mysql-setup.sh
+
+# Throwaway databases only (a temporary SQLite file; MySQL database test_intrasoft_bench).
+bench: install
+	$(PY) manage.py benchmark_api $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
