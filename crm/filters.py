@@ -12,9 +12,9 @@ from django.forms.utils import ErrorDict, ErrorList
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .choices import Area, fiscal_year_bounds
+from .choices import Area, ForecastCategory, Product, Status, fiscal_year_bounds
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
-from .models import Customer, RevenueActual, RevenueTarget
+from .models import Customer, Opportunity, RevenueActual, RevenueTarget
 
 # Query parameters a list endpoint reads besides its filters: paging, and DRF's
 # ``format`` switch (``?format=json`` / ``?format=api``).
@@ -155,4 +155,47 @@ class CustomerFilter(StrictFilterSet):
 
     class Meta:
         model = Customer
+        fields = []
+
+
+# --- Opportunities -----------------------------------------------------------------------
+
+
+class OpportunityFilter(StrictFilterSet):
+    cid = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    product = django_filters.ChoiceFilter(choices=Product.choices)
+    forecast_category = django_filters.ChoiceFilter(choices=ForecastCategory.choices)
+    area = django_filters.ChoiceFilter(
+        field_name="customer__area", choices=Area.choices, help_text="The customer's area."
+    )
+    expected_close_date_from = django_filters.DateFilter(
+        field_name="expected_close_date", lookup_expr="gte", help_text="Close date on or after (YYYY-MM-DD)."
+    )
+    expected_close_date_to = django_filters.DateFilter(
+        field_name="expected_close_date", lookup_expr="lte", help_text="Close date on or before (YYYY-MM-DD)."
+    )
+    ordering = OrderingFilter(
+        tiebreaker="oid",
+        fields=(
+            ("oid", "oid"),
+            ("customer_id", "cid"),
+            ("customer__customer_name", "customer_name"),
+            ("customer__area", "area"),
+            ("opportunity_name", "opportunity_name"),
+            ("product", "product"),
+            ("status", "status"),
+            ("est_monthly_revenue", "est_monthly_revenue"),
+            ("probability", "probability"),
+            ("forecast_category", "forecast_category"),
+            ("expected_close_date", "expected_close_date"),
+            ("created_at", "created_at"),
+            ("updated_at", "updated_at"),
+        ),
+        help_text="Comma-separated fields, '-' for descending (e.g. '-est_monthly_revenue'). "
+        "Default: expected_close_date, oid.",
+    )
+
+    class Meta:
+        model = Opportunity
         fields = []

@@ -11,6 +11,7 @@ team, not by Django):
 Project-owned tables (idempotency keys, tokens, auth) are ordinary managed models.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
@@ -122,3 +123,45 @@ class RevenueTarget(models.Model):
 
 
 LEGACY_MODELS = (Customer, Opportunity, RevenueActual, RevenueTarget)
+
+
+# --- Idempotency keys (project-owned, managed) ------------------------------------------
+
+
+class IdempotencyKey(models.Model):
+    """One ``Idempotency-Key`` a user sent with a POST, and the response it produced.
+
+    The claim (``in_progress``) is committed on its own before the work starts, so a retry
+    that arrives meanwhile sees it and gets 409 instead of waiting on a row lock; the
+    response is written in the same transaction as the opportunity, so either both exist
+    or neither does. The unique constraint is what makes a concurrent retry lose.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the header value: a fixed-size index, and exact (case- and space-sensitive)
+    # comparison whatever the column collation.
+    key_digest = models.CharField(max_length=64)
+    # SHA-256 of method, path and the canonical JSON body: "same key, different body" -> 422.
+    request_fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    # Which request holds the claim; completing or releasing a claim someone else took over
+    # (after it went stale) must fail.
+    claim_token = models.CharField(max_length=32)
+    claimed_at = models.DateTimeField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The JSON body as sent, so a replay is byte-identical (a JSON column may reorder keys).
+    response_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "crm_idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key_digest"], name="uq_idempotency_user_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key_digest[:12]} ({self.state})"

@@ -10,11 +10,13 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from .choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, ForecastCategory, Product, Status
+
 # --- Revenue, forecast and data quality ------------------------------------------------
 from .data_quality import DataQualityReport, data_quality_compute
-from .filters import CustomerFilter, RevenueActualFilter, RevenueTargetFilter
+from .filters import CustomerFilter, OpportunityFilter, RevenueActualFilter, RevenueTargetFilter
 from .forecast import Forecast, forecast_compute, forecast_period
-from .models import Customer, RevenueActual, RevenueTarget
+from .models import Customer, Opportunity, RevenueActual, RevenueTarget
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -66,3 +68,35 @@ def customer_get(*, cid: int) -> Customer | None:
     if not 0 <= cid <= MAX_INT_ID:
         return None
     return Customer.objects.filter(cid=cid).first()
+
+
+# --- Opportunities -----------------------------------------------------------------------
+
+
+def opportunity_list(*, filters=None, customer: Customer | None = None) -> QuerySet[Opportunity]:
+    """Opportunities with their customer (one query), filtered by OpportunityFilter's parameters."""
+    queryset = Opportunity.objects.select_related("customer")
+    if customer is not None:
+        queryset = queryset.filter(customer=customer)
+    return _filtered(OpportunityFilter, filters, queryset)
+
+
+def opportunity_get(*, oid: str) -> Opportunity | None:
+    return Opportunity.objects.select_related("customer").filter(oid=oid).first()
+
+
+def vocabulary_get() -> dict:
+    """The CRM vocabulary and status defaults, as GET /api/vocabulary returns them."""
+    return {
+        "areas": Area.values,
+        "statuses": Status.values,
+        "products": Product.values,
+        "forecast_categories": ForecastCategory.values,
+        "status_defaults": {
+            status: {
+                "probability": DEFAULT_PROBABILITY[status],
+                "forecast_category": str(DEFAULT_FORECAST_CATEGORY[status]),
+            }
+            for status in Status.values
+        },
+    }

@@ -1,13 +1,16 @@
 """API representations. Money is a decimal string with 2 places, never a float."""
 
-from decimal import ROUND_HALF_UP
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db import models
 from rest_framework import serializers
 
-from .choices import Area
+from .choices import MAX_MONTHLY_REVENUE, Area, ForecastCategory, Product, Status
 from .data_quality import ERROR, WARNING
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from .models import Customer, RevenueActual, RevenueTarget
+from .services import est_monthly_revenue_problem, vocabulary_message
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 
@@ -170,3 +173,147 @@ class PaginatedCustomerListSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
     previous = serializers.URLField(allow_null=True, help_text="The previous page, or null on the first.")
     results = CustomerSerializer(many=True)
+
+
+# --- Opportunities -----------------------------------------------------------------------
+
+# Plain decimal notation with an optional exponent. Decimal() alone would also take "1_000",
+# "Infinity" and non-ASCII digits ("١٢٣"), none of which a client means as an amount.
+_DECIMAL_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes strings only (DRF's would turn 42 into "42")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class VocabularyField(serializers.ChoiceField):
+    """A value from one of the crm.choices vocabularies; the error lists the allowed values."""
+
+    def __init__(self, choices_class: type[models.TextChoices], **kwargs):
+        kwargs.setdefault("error_messages", {})["invalid_choice"] = vocabulary_message(choices_class)
+        super().__init__(choices=choices_class.choices, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class MonthlyRevenueField(serializers.DecimalField):
+    """est_monthly_revenue: a JSON number or numeric string; NaN, infinity and booleans refused.
+
+    The amount rules (> 0, at most 9,999,999,999.99, at most 2 places) are the service's,
+    shared so both layers answer with the same message.
+    """
+
+    default_error_messages = {"invalid": "A number or numeric string is required."}
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=2, max_value=MAX_MONTHLY_REVENUE, **kwargs)
+        # The service's rule replaces DRF's digit counting, which would refuse "1.500".
+        self.validators = []
+
+    def to_internal_value(self, data):
+        # bool is an int: without this check True would become 1.
+        if isinstance(data, bool) or not isinstance(data, (str, int, float, Decimal)):
+            self.fail("invalid")
+        text = str(data).strip() if not isinstance(data, float) else repr(data)
+        if not _DECIMAL_TEXT.match(text):
+            self.fail("invalid")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            self.fail("invalid")
+        problem = est_monthly_revenue_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem.message, code=problem.code)
+        return value.quantize(Decimal("0.01"))
+
+
+class OpportunityInputSerializer(serializers.Serializer):
+    """The body of POST, PUT and PATCH /api/opportunities."""
+
+    # Fields of the representation a client may send back (e.g. a GET body edited and PUT):
+    # accepted and ignored. Any other unknown field is refused.
+    READ_ONLY_FIELDS = frozenset({"oid", "customer_name", "area", "created_at", "updated_at"})
+
+    cid = serializers.IntegerField(help_text="The customer's id; must exist.")
+    opportunity_name = StrictCharField(max_length=255, help_text="Trimmed; 1 to 255 characters.")
+    product = VocabularyField(Product)
+    status = VocabularyField(Status)
+    est_monthly_revenue = MonthlyRevenueField(
+        help_text="EUR per month: > 0, at most 9999999999.99, at most 2 decimal places; "
+        "a JSON number or a numeric string."
+    )
+    probability = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        allow_null=True,
+        help_text="Percent. Omitted or null: the status default. Closed Won must be 100, Closed Lost 0.",
+    )
+    forecast_category = VocabularyField(
+        ForecastCategory,
+        required=False,
+        allow_null=True,
+        help_text="Omitted or null: the status default. Closed goes with Closed Won only; "
+        "Closed Lost takes Omitted.",
+    )
+    expected_close_date = serializers.DateField(help_text="ISO date, YYYY-MM-DD.")
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {
+                name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                for name in sorted(set(data) - set(self.fields) - self.READ_ONLY_FIELDS)
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # Report the unknown fields together with the other errors, not one round trip later.
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class OpportunitySerializer(serializers.Serializer):
+    """An opportunity as the API returns it, with its customer's name and area."""
+
+    oid = serializers.CharField()
+    cid = serializers.IntegerField(source="customer_id")
+    customer_name = serializers.CharField(source="customer.customer_name")
+    # Plain strings, not enums: rows written by other tools may hold values outside the vocabulary.
+    area = serializers.CharField(source="customer.area")
+    opportunity_name = serializers.CharField()
+    product = serializers.CharField()
+    status = serializers.CharField()
+    est_monthly_revenue = serializers.DecimalField(max_digits=12, decimal_places=2)
+    probability = serializers.IntegerField(allow_null=True)
+    forecast_category = serializers.CharField(allow_null=True)
+    expected_close_date = serializers.DateField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class StatusDefaultsSerializer(serializers.Serializer):
+    probability = serializers.IntegerField()
+    forecast_category = serializers.CharField()
+
+
+class VocabularySerializer(serializers.Serializer):
+    areas = serializers.ListField(child=serializers.ChoiceField(choices=Area.choices))
+    statuses = serializers.ListField(child=serializers.ChoiceField(choices=Status.choices))
+    products = serializers.ListField(child=serializers.ChoiceField(choices=Product.choices))
+    forecast_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=ForecastCategory.choices)
+    )
+    status_defaults = serializers.DictField(
+        child=StatusDefaultsSerializer(), help_text="Per status: the probability and category assumed."
+    )

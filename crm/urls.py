@@ -21,4 +21,15 @@ revenue_urlpatterns = [
     re_path(r"^data-quality/?$", views.DataQualityView.as_view(), name="data-quality"),
 ]
 
-urlpatterns = router.urls + revenue_urlpatterns
+# --- Opportunities -----------------------------------------------------------------------
+router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
+opportunity_urlpatterns = [
+    re_path(
+        r"^customers/(?P<cid>-?[0-9]+)/opportunities/?$",
+        views.CustomerOpportunityListView.as_view(),
+        name="customer-opportunities",
+    ),
+    re_path(r"^vocabulary/?$", views.VocabularyView.as_view(), name="vocabulary"),
+]
+
+urlpatterns = router.urls + revenue_urlpatterns + opportunity_urlpatterns
