@@ -2,10 +2,12 @@
 
 import datetime
 import json
+import threading
 from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -577,3 +579,55 @@ def test_a_user_without_view_permission_gets_403_on_reads(proposal):
     client = _client([])
     assert client.get(LIST_URL).status_code == HTTPStatus.FORBIDDEN
     assert client.get(_detail(proposal.oid)).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_a_patch_takes_a_fixed_number_of_queries(editor, proposal, django_assert_num_queries):
+    """Auth (3), lookup, row lock, UPDATE, read-back; plus the test transaction's savepoints."""
+    with django_assert_num_queries(9):
+        response = editor.patch(_detail(proposal.oid), {"probability": 41}, format="json")
+    assert response.status_code == HTTPStatus.OK
+
+
+@pytest.fixture
+def committed_proposal(transactional_db):
+    """A committed opportunity for tests with real transactions; removed afterwards.
+
+    transactional_db does not clean the unmanaged tables, so this fixture does.
+    """
+    customer = CustomerFactory(cid=777002, customer_name="Gleichzeitig AG", area="Switzerland")
+    opportunity = OpportunityFactory(customer=customer, status=Status.PROPOSAL, probability=50)
+    yield opportunity
+    Opportunity.objects.filter(customer_id=customer.cid).delete()
+    customer.delete()
+
+
+@pytest.mark.mysql
+def test_two_concurrent_patches_with_one_etag_let_exactly_one_through(committed_proposal):
+    """Two editors holding the same ETag, released at once: one 200, one 412; the winner's change stays."""
+    etag = _client(EDITOR_PERMS).get(_detail(committed_proposal.oid))["ETag"]
+    clients = [_client(EDITOR_PERMS) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def patch(index: int):
+        try:
+            barrier.wait()
+            results[index] = clients[index].patch(
+                _detail(committed_proposal.oid),
+                {"probability": 60 + index},
+                format="json",
+                HTTP_IF_MATCH=etag,
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=patch, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    statuses = sorted(r.status_code for r in results.values())
+    assert statuses == [HTTPStatus.OK, HTTPStatus.PRECONDITION_FAILED]
+    winner = next(i for i, r in results.items() if r.status_code == HTTPStatus.OK)
+    assert Opportunity.objects.get(oid=committed_proposal.oid).probability == 60 + winner
