@@ -253,6 +253,15 @@ def _opportunity_read(oid: str) -> Opportunity:
     return Opportunity.objects.select_related("customer").get(oid=oid)
 
 
+# MySQL's "a foreign key constraint fails" on INSERT/UPDATE of a child row.
+_MYSQL_FK_VIOLATION = 1452
+
+
+def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+    errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return errno == _MYSQL_FK_VIOLATION or "FOREIGN KEY" in str(exc).upper()
+
+
 def _customer_missing_error(cid) -> ValidationError:
     return ValidationError(
         {"cid": [ValidationError(f"Customer {cid} does not exist.", code="does_not_exist")]}
@@ -291,6 +300,9 @@ def opportunity_create(
         # The customer was deleted between the check above and this INSERT (MySQL checks
         # the foreign key at once). On SQLite the file lock held since the check keeps the
         # customer from being deleted meanwhile, so the deferred key check cannot fail later.
+        # Any other integrity error is not the client's doing and stays a 500.
+        if not _is_foreign_key_violation(exc):
+            raise
         raise _customer_missing_error(cid) from exc
     return _opportunity_read(oid)
 
@@ -362,6 +374,8 @@ def opportunity_update(
     try:
         current.save(update_fields=[*changed, "updated_at"])
     except IntegrityError as exc:
+        if not _is_foreign_key_violation(exc):
+            raise
         raise _customer_missing_error(cid) from exc
     return _opportunity_read(current.oid)
 

@@ -2,11 +2,12 @@
 
 import datetime
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from crm import services
@@ -275,3 +276,13 @@ def test_a_customer_deleted_between_check_and_insert_is_a_cid_error(customer, mo
     # then
     assert excinfo.value.message_dict == {"cid": [f"Customer {customer.cid} does not exist."]}
     assert Opportunity.objects.count() == 0
+
+
+def test_an_integrity_error_other_than_the_customer_key_is_not_blamed_on_cid(customer, monkeypatch):
+    """A duplicate oid (a uuid4 collision) is a server fault: IntegrityError, not a cid error."""
+    taken = opportunity_create(**_valid(customer)).oid
+    monkeypatch.setattr(services.uuid, "uuid4", lambda: uuid.UUID(taken))
+    # atomic: the test's own transaction stays usable after the failed INSERT.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        opportunity_create(**_valid(customer, opportunity_name="Second"))
+    assert list(Opportunity.objects.values_list("oid", flat=True)) == [taken]

@@ -4,7 +4,7 @@ import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -220,3 +220,31 @@ def test_twenty_concurrent_posts_with_one_key_create_exactly_one_row(committed_c
     assert len({r.content for r in created}) == 1
     assert Opportunity.objects.filter(customer_id=committed_customer.cid).count() == 1
     assert IdempotencyKey.objects.get().state == "completed"
+
+
+@pytest.mark.django_db
+def test_a_database_outage_during_a_create_is_503_and_releases_the_key(monkeypatch):
+    """The database going away mid-create: 503 with Retry-After, no row, the key free for the retry."""
+    client, _ = _editor()
+    customer = CustomerFactory()
+
+    def gone(**kwargs):
+        raise OperationalError(2006, "MySQL server has gone away")
+
+    monkeypatch.setattr(views, "opportunity_create", gone)
+    client.raise_request_exception = False
+    response = client.post(LIST_URL, _body(customer.cid), format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "type": "server_error",
+        "errors": [
+            {
+                "code": "database_unavailable",
+                "detail": "The database is unreachable. Retry shortly.",
+                "attr": None,
+            }
+        ],
+    }
+    assert Opportunity.objects.count() == 0
+    assert IdempotencyKey.objects.count() == 0
