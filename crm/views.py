@@ -635,6 +635,7 @@ def _release_quietly(claim) -> None:
 @extend_schema(
     summary="A customer's opportunities",
     description="Same filters, ordering and opt-in paging as GET /api/opportunities.",
+    filters=True,
     parameters=[
         OpenApiParameter("cid", int, OpenApiParameter.PATH, description="Customer id."),
         *OPPORTUNITY_PAGING_PARAMETERS,
