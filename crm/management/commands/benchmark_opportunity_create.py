@@ -48,6 +48,58 @@ ROW = {
 CID = 1001
 
 
+def opportunity_create_runners(*, client: Client, creates: int) -> list[tuple[str, Callable[[], None]]]:
+    """The ways of making ``creates`` sequential opportunities, the floor first.
+
+    ``client`` is an editor's authenticated test client; the customer is created if missing.
+    Each runner adds ``creates`` rows; the caller clears or counts them, and switches
+    throttling off (100+ creates a second would trip the user rate).
+    """
+    Customer.objects.get_or_create(cid=CID, defaults={"customer_name": "Société Générale", "area": "France"})
+    body = orjson.dumps({"cid": CID, **ROW})
+    close_date = datetime.date.fromisoformat(ROW["expected_close_date"])
+    columns = ("oid", "cid", *ROW)
+    insert = (
+        f"INSERT INTO crm_opportunities ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+    def raw_insert():
+        with connection.cursor() as cursor:
+            for _ in range(creates):
+                cursor.execute(insert, [uuid.uuid4().hex, CID, *ROW.values()])
+
+    def service():
+        for _ in range(creates):
+            opportunity_create(
+                cid=CID,
+                opportunity_name=ROW["opportunity_name"],
+                product=ROW["product"],
+                status=ROW["status"],
+                est_monthly_revenue=Decimal(ROW["est_monthly_revenue"]),
+                expected_close_date=close_date,
+                probability=ROW["probability"],
+                forecast_category=ROW["forecast_category"],
+            )
+
+    def api(idempotent: bool) -> Callable[[], None]:
+        def run():
+            for _ in range(creates):
+                headers = {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex} if idempotent else {}
+                response = client.post("/api/opportunities", body, content_type="application/json", **headers)
+                if response.status_code != 201:
+                    raise CommandError(f"POST answered {response.status_code}: {response.content[:200]!r}")
+
+        return run
+
+    return [
+        ("floor: raw INSERT, autocommit", raw_insert),
+        ("opportunity_create (service)", service),
+        ("POST /api/opportunities", api(idempotent=False)),
+        ("POST with Idempotency-Key", api(idempotent=True)),
+    ]
+
+
 class Command(BaseCommand):
     help = "Sequential opportunity creates per second vs a raw INSERT of the same row (configured backend)."
 
@@ -79,67 +131,20 @@ class Command(BaseCommand):
 
     def _run(self, creates: int, repeat: int) -> list[tuple[str, float]]:
         create_legacy_tables(connection)
-        Customer.objects.create(cid=CID, customer_name="Société Générale", area="France")
         _, token = api_user_ensure(username="bench-editor", group=EDITORS_GROUP)
-        # Measured here is the work of a create, not the rate limit.
-        UserRateThrottle.THROTTLE_RATES = {**UserRateThrottle.THROTTLE_RATES, "user": None, "anon": None}
-        AnonRateThrottle.THROTTLE_RATES = UserRateThrottle.THROTTLE_RATES
         # Host of an allowed name: ALLOWED_HOSTS has no "testserver" outside the test runner.
         client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
-        body = orjson.dumps({"cid": CID, **ROW})
-        close_date = datetime.date.fromisoformat(ROW["expected_close_date"])
-        columns = ("oid", "cid", *ROW)
-        insert = (
-            f"INSERT INTO crm_opportunities ({', '.join(columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
-
-        def raw_insert():
-            with connection.cursor() as cursor:
-                for _ in range(creates):
-                    cursor.execute(insert, [uuid.uuid4().hex, CID, *ROW.values()])
-
-        def service():
-            for _ in range(creates):
-                opportunity_create(
-                    cid=CID,
-                    opportunity_name=ROW["opportunity_name"],
-                    product=ROW["product"],
-                    status=ROW["status"],
-                    est_monthly_revenue=Decimal(ROW["est_monthly_revenue"]),
-                    expected_close_date=close_date,
-                    probability=ROW["probability"],
-                    forecast_category=ROW["forecast_category"],
-                )
-
-        def api(idempotent: bool) -> Callable[[], None]:
-            def run():
-                for _ in range(creates):
-                    headers = {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex} if idempotent else {}
-                    response = client.post(
-                        "/api/opportunities", body, content_type="application/json", **headers
-                    )
-                    if response.status_code != 201:
-                        raise CommandError(
-                            f"POST answered {response.status_code}: {response.content[:200]!r}"
-                        )
-
-            return run
-
-        sections = [
-            ("floor: raw INSERT, autocommit", raw_insert),
-            ("opportunity_create (service)", service),
-            ("POST /api/opportunities", api(idempotent=False)),
-            ("POST with Idempotency-Key", api(idempotent=True)),
-        ]
+        # Measured here is the work of a create, not the rate limit (a one-off process).
+        UserRateThrottle.THROTTLE_RATES = {**UserRateThrottle.THROTTLE_RATES, "user": None, "anon": None}
+        AnonRateThrottle.THROTTLE_RATES = UserRateThrottle.THROTTLE_RATES
         results = []
-        for label, fn in sections:
+        for label, run in opportunity_create_runners(client=client, creates=creates):
             times = []
             for _ in range(repeat + 1):
                 Opportunity.objects.all().delete()
                 gc.collect()
                 start = time.perf_counter()
-                fn()
+                run()
                 times.append(time.perf_counter() - start)
                 if Opportunity.objects.count() != creates:
                     raise CommandError(f"{label}: expected {creates} rows; the benchmark is void")
