@@ -519,7 +519,7 @@ STALE = OpenApiResponse(
 @extend_validation_errors(PAGING_ERRORS, field_name="limit", actions=["list"])
 @extend_validation_errors(PAGING_ERRORS, field_name="offset", actions=["list"])
 @extend_validation_errors(["invalid"], field_name=IDEMPOTENCY_KEY_HEADER, methods=["POST"])
-class OpportunityViewSet(viewsets.GenericViewSet):
+class OpportunityViewSet(MethodCheckedFirst, viewsets.GenericViewSet):
     """CRM opportunities: read with crm.view_opportunity; write with add/change/delete_opportunity."""
 
     # The permission class reads the model from here; data comes from selectors and services.
@@ -647,7 +647,7 @@ def _release_quietly(claim) -> None:
 )
 @extend_validation_errors(PAGING_ERRORS, field_name="limit", methods=["GET"])
 @extend_validation_errors(PAGING_ERRORS, field_name="offset", methods=["GET"])
-class CustomerOpportunityListView(generics.GenericAPIView):
+class CustomerOpportunityListView(MethodCheckedFirst, generics.GenericAPIView):
     """Needs crm.view_opportunity and crm.view_customer (it reveals whether the customer exists)."""
 
     queryset = Opportunity.objects.none()

@@ -631,3 +631,14 @@ def test_two_concurrent_patches_with_one_etag_let_exactly_one_through(committed_
     assert statuses == [HTTPStatus.OK, HTTPStatus.PRECONDITION_FAILED]
     winner = next(i for i, r in results.items() if r.status_code == HTTPStatus.OK)
     assert Opportunity.objects.get(oid=committed_proposal.oid).probability == 60 + winner
+
+
+@pytest.mark.parametrize(
+    ("method", "target"), [("put", "list"), ("patch", "list"), ("delete", "list"), ("post", "detail")]
+)
+def test_a_method_the_endpoint_lacks_is_405_even_for_a_reader(reader, proposal, method, target):
+    """405 comes before the permission check: a reader is not told "403, someone else may"."""
+    url = LIST_URL if target == "list" else _detail(proposal.oid)
+    response = getattr(reader, method)(url, {}, format="json")
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response.json()["errors"][0]["code"] == "method_not_allowed"
