@@ -22,7 +22,7 @@ help:
 	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured"
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make mysql-db - create the local MySQL user and database (as root)"
-	@echo "make bench  - benchmark the list endpoints against raw SQL (SQLite; MySQL too when MYSQL_HOST is set)"
+	@echo "make bench  - benchmark the customer list and opportunity creates against raw SQL (SQLite; MySQL too when MYSQL_HOST is set)"
 
 # mysqlclient compiles against the client library it finds through pkg-config (mysqlclient, mariadb or libmariadb).
 prereqs:

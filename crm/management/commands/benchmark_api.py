@@ -11,7 +11,9 @@ settings at start-up. Never point it at a real database: the MySQL name must sta
 ``test_intrasoft``.
 
 Adding a section: write ``def my_section(bench: Bench) -> list[Result]`` and add it to
-SECTIONS; ``--sections`` picks which run.
+SECTIONS; ``--sections`` picks which run. Sections: ``customers`` (the list endpoint against a
+raw fetch) and ``opportunity_create`` (sequential creates against a raw INSERT of the same
+row, once per backend, ``--creates`` per run).
 """
 
 import datetime
@@ -27,8 +29,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
 import orjson
 from django.conf import settings
@@ -39,8 +43,8 @@ from django.test import Client
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from crm.models import Customer
-from crm.services import api_user_ensure
+from crm.models import Customer, Opportunity
+from crm.services import EDITORS_GROUP, api_user_ensure, opportunity_create
 
 DEFAULT_ROWS = (1_000, 10_000, 100_000)
 BENCH_MYSQL_DB = "test_intrasoft_bench"
@@ -86,6 +90,8 @@ class Bench:
     token: str
     port: int
     repeat: int
+    # Sequential creates per timed run of the opportunity_create section.
+    creates: int = 200
     client: Client = field(init=False)
 
     def __post_init__(self):
@@ -243,9 +249,115 @@ def customer_list_section(bench: Bench) -> list[Result]:
     return results
 
 
+# --- Opportunity creates ------------------------------------------------------------------
+OPPORTUNITY_CID = 1001
+OPPORTUNITY_ROW = {
+    "opportunity_name": "Zeiterfassung Zürich \u2013 Rollout",
+    "product": "Time Entry",
+    "status": "Proposal",
+    "est_monthly_revenue": "1234.50",
+    "probability": 50,
+    "forecast_category": "Best Case",
+    "expected_close_date": "2025-03-31",
+}
+
+
+def opportunity_create_runners(*, client: Client, creates: int) -> list[tuple[str, Callable[[], None]]]:
+    """The ways of making ``creates`` sequential opportunities of the same row, the floor first.
+
+    ``client`` is an editor's authenticated test client; the customer is created if missing.
+    Each runner adds ``creates`` rows.
+    """
+    Customer.objects.get_or_create(
+        cid=OPPORTUNITY_CID, defaults={"customer_name": "Société Générale", "area": "France"}
+    )
+    row = OPPORTUNITY_ROW
+    body = orjson.dumps({"cid": OPPORTUNITY_CID, **row})
+    close_date = datetime.date.fromisoformat(row["expected_close_date"])
+    columns = ("oid", "cid", *row)
+    insert = (
+        f"INSERT INTO crm_opportunities ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+    def raw_insert():
+        # Autocommit: each row committed on its own, as each create is.
+        with connection.cursor() as cursor:
+            for _ in range(creates):
+                cursor.execute(insert, [uuid.uuid4().hex, OPPORTUNITY_CID, *row.values()])
+
+    def service():
+        for _ in range(creates):
+            opportunity_create(
+                cid=OPPORTUNITY_CID,
+                opportunity_name=row["opportunity_name"],
+                product=row["product"],
+                status=row["status"],
+                est_monthly_revenue=Decimal(row["est_monthly_revenue"]),
+                expected_close_date=close_date,
+                probability=row["probability"],
+                forecast_category=row["forecast_category"],
+            )
+
+    def api(idempotent: bool) -> Callable[[], None]:
+        def run():
+            for _ in range(creates):
+                headers = {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex} if idempotent else {}
+                response = client.post("/api/opportunities", body, content_type="application/json", **headers)
+                if response.status_code != 201:
+                    raise CommandError(f"POST answered {response.status_code}: {response.content[:200]!r}")
+
+        return run
+
+    return [
+        ("floor: raw INSERT of the same row", raw_insert),
+        ("opportunity_create() service", service),
+        ("POST /api/opportunities (test client)", api(idempotent=False)),
+        ("POST with Idempotency-Key (test client)", api(idempotent=True)),
+    ]
+
+
+# Creating does not depend on N: the section runs once per backend (per child process).
+_opportunity_create_done: set[str] = set()
+
+
+def opportunity_create_section(bench: Bench) -> list[Result]:
+    """Sequential creates per second against a raw INSERT of the same row, per create."""
+    if bench.backend in _opportunity_create_done:
+        return []
+    _opportunity_create_done.add(bench.backend)
+    _, token = api_user_ensure(username="bench-editor", group=EDITORS_GROUP)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    results = []
+    floor = None
+    try:
+        for label, run in opportunity_create_runners(client=client, creates=bench.creates):
+            before = Opportunity.objects.count()
+            per_create = bench.best_of(run) / bench.creates
+            if Opportunity.objects.count() - before != bench.creates * (bench.repeat + 1):
+                raise CommandError(f"{label}: not every run created its rows; the benchmark is void")
+            results.append(
+                Result(
+                    "opportunity_create",
+                    bench.backend,
+                    bench.rows,
+                    label,
+                    per_create,
+                    floor_seconds=floor,
+                    note=f"ms per create; {1 / per_create:.0f} creates/s ({bench.creates} in a row)",
+                )
+            )
+            floor = floor or per_create
+    finally:
+        # The next N reloads the customers, which the RESTRICT foreign key would refuse.
+        Opportunity.objects.all().delete()
+    return results
+
+
 # Sections run in this order for each backend and N.
 SECTIONS: dict[str, Callable[[Bench], list[Result]]] = {
     "customers": customer_list_section,
+    "opportunity_create": opportunity_create_section,
 }
 
 
@@ -281,6 +393,9 @@ class Command(BaseCommand):
         parser.add_argument("--sections", default=",".join(SECTIONS), help="Sections to run.")
         parser.add_argument("--port", type=int, default=8101, help="Loopback port for the HTTP server.")
         parser.add_argument("--repeat", type=int, default=5, help="Timed runs per figure (the best counts).")
+        parser.add_argument(
+            "--creates", type=int, default=200, help="Sequential creates per timed run (opportunity_create)."
+        )
         parser.add_argument("--child", help="Internal: run one backend in this process, print JSON.")
 
     def handle(self, *args, **options):
@@ -292,7 +407,9 @@ class Command(BaseCommand):
                 f"unknown sections: {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}"
             )
         if options["child"]:
-            return self.run_child(options["child"], rows, sections, options["port"], options["repeat"])
+            return self.run_child(
+                options["child"], rows, sections, options["port"], options["repeat"], options["creates"]
+            )
 
         results = []
         for backend in [b for b in options["backends"].split(",") if b]:
@@ -304,6 +421,7 @@ class Command(BaseCommand):
             args = [sys.executable, "manage.py", "benchmark_api", "--child", backend]
             args += ["--rows", options["rows"], "--sections", ",".join(sections)]
             args += ["--port", str(options["port"]), "--repeat", str(options["repeat"])]
+            args += ["--creates", str(options["creates"])]
             proc = subprocess.run(  # noqa: S603
                 args, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False
             )
@@ -337,7 +455,9 @@ class Command(BaseCommand):
             return env
         raise CommandError(f"unknown backend {backend!r}: use sqlite and/or mysql")
 
-    def run_child(self, backend: str, rows: list[int], sections: list[str], port: int, repeat: int) -> None:
+    def run_child(
+        self, backend: str, rows: list[int], sections: list[str], port: int, repeat: int, creates: int
+    ) -> None:
         self.prepare_database(backend)
         try:
             call_command("migrate", verbosity=0, interactive=False)
@@ -360,7 +480,9 @@ class Command(BaseCommand):
                 _wait_for_port(port, server)
                 results = []
                 for n in rows:
-                    bench = Bench(backend=backend, rows=n, token=token, port=port, repeat=repeat)
+                    bench = Bench(
+                        backend=backend, rows=n, token=token, port=port, repeat=repeat, creates=creates
+                    )
                     for name in sections:
                         self.stderr.write(f"   {backend} N={n} {name}")
                         results += SECTIONS[name](bench)
