@@ -1,0 +1,87 @@
+import { useEffect, useState } from "react";
+import { apiGet, type Customer, type Vocabulary } from "../api";
+import { Loading, Problem } from "../components/Problem";
+import { SortableTable, type Column } from "../components/SortableTable";
+import { useApi } from "../useApi";
+
+// Every field of the customer contract, in the API's order.
+export const CUSTOMER_COLUMNS: Column<Customer>[] = [
+  { key: "cid", label: "CID", numeric: true },
+  { key: "customer_name", label: "Customer" },
+  { key: "area", label: "Area" },
+  { key: "account_executive", label: "Account executive" },
+  { key: "technical_specialist", label: "Technical specialist" },
+  { key: "industry", label: "Industry" },
+  { key: "contract_type", label: "Contract type" },
+  { key: "contract_start_date", label: "Contract start" },
+  { key: "contract_end_date", label: "Contract end" },
+  { key: "is_active", label: "Active" },
+  { key: "is_key_account", label: "Key account" },
+];
+
+const SEARCH_DELAY_MS = 250;
+
+export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
+  const [area, setArea] = useState("");
+  const [searchInput, setSearchInput] = useState("");
+  const [search, setSearch] = useState("");
+
+  // Wait for a pause in typing before asking the server, rather than one request per key.
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(searchInput.trim()), SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [searchInput]);
+
+  const customers = useApi(
+    (signal) => apiGet<Customer[]>("/api/customers", { area, search }, signal),
+    [area, search],
+  );
+  const filtered = area !== "" || search !== "";
+
+  return (
+    <section aria-labelledby="customers-heading">
+      <h2 id="customers-heading">Customers</h2>
+      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Area
+          <select value={area} onChange={(e) => setArea(e.target.value)}>
+            <option value="">All areas</option>
+            {vocabulary?.areas.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Name
+          <input
+            type="search"
+            placeholder="Search by name"
+            value={searchInput}
+            onChange={(e) => setSearchInput(e.target.value)}
+          />
+        </label>
+        {customers.data && !customers.loading && (
+          <output className="count" aria-live="polite" data-testid="customer-count">
+            {customers.data.length} {customers.data.length === 1 ? "customer" : "customers"}
+          </output>
+        )}
+      </form>
+      {customers.loading ? (
+        <Loading what="customers" />
+      ) : customers.error ? (
+        <Problem error={customers.error} onRetry={customers.reload} />
+      ) : customers.data && customers.data.length === 0 ? (
+        <p className="empty">{filtered ? "No customers match these filters." : "There are no customers yet."}</p>
+      ) : (
+        <SortableTable
+          caption="Customers"
+          columns={CUSTOMER_COLUMNS}
+          rows={customers.data ?? []}
+          rowKey={(c) => c.cid}
+        />
+      )}
+    </section>
+  );
+}

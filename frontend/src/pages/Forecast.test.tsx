@@ -1,0 +1,88 @@
+import { render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import type { Forecast, ForecastRow } from "../api";
+import { mockApi } from "../test-utils";
+import { ForecastPage } from "./Forecast";
+
+function row(area: string, target: string | null, actuals: string, projected: string): ForecastRow {
+  return {
+    area,
+    target,
+    actuals_to_date: actuals,
+    last_actual_month: "2024-11-01",
+    run_rate: "0.00",
+    remaining_months: 7,
+    run_rate_projection: "0.00",
+    weighted_pipeline: "0.00",
+    projected_total: projected,
+    gap_to_target: target === null ? null : (Number(target) - Number(projected)).toFixed(2),
+    attainment_pct: null,
+    projected_attainment_pct: target === null ? null : ((100 * Number(projected)) / Number(target)).toFixed(1),
+    open_pipeline_count: 3,
+    open_pipeline_mrr: "0.00",
+  };
+}
+
+function forecast(fiscal_year: number, as_of: string): Forecast {
+  return {
+    fiscal_year,
+    as_of,
+    areas: [row("France", "1000000.00", "400000.00", "900000.00"), row("UK", null, "50000.00", "120000.00")],
+    total: row("Total", "1000000.00", "450000.00", "1020000.00"),
+  };
+}
+
+describe("ForecastPage", () => {
+  it("charts target, actuals and projection per area and states each gap in words", async () => {
+    mockApi(() => [200, forecast(2025, "2024-12-15")]);
+    const { container } = render(<ForecastPage />);
+
+    expect(await screen.findByText("FY2025 (July 2024 – June 2025), as of 2024-12-15.")).toBeTruthy();
+    expect(container.querySelectorAll('[data-group="France"] rect[data-series]')).toHaveLength(3);
+    // No target: no target bar, and the gap says why it is missing.
+    expect(
+      [...container.querySelectorAll('[data-group="UK"] rect[data-series]')].map((r) => r.getAttribute("data-series")),
+    ).toEqual(["actuals_to_date", "projected_total"]);
+    const cells = (area: string) =>
+      within(screen.getByRole("rowheader", { name: area }).closest("tr")!)
+        .getAllByRole("cell")
+        .map((c) => c.textContent);
+    expect(cells("France")).toEqual(["1,000,000", "400,000", "900,000", "100,000 short", "90.0 %", "3"]);
+    expect(cells("UK")).toEqual(["—", "50,000", "120,000", "no target", "—", "3"]);
+    expect(cells("Total")).toEqual(["1,000,000", "450,000", "1,020,000", "20,000 ahead", "102.0 %", "3"]);
+  });
+
+  it("starts from the server's default period and asks for the one chosen", async () => {
+    const calls = mockApi((url) => [
+      200,
+      forecast(Number(url.searchParams.get("fiscal_year") ?? 2025), url.searchParams.get("as_of") ?? "2024-12-15"),
+    ]);
+    render(<ForecastPage />);
+    const year = (await screen.findByLabelText("Fiscal year")) as HTMLInputElement;
+    await screen.findByText(/as of 2024-12-15/);
+    expect(year.value).toBe("2025");
+    expect((screen.getByLabelText("As of") as HTMLInputElement).value).toBe("2024-12-15");
+
+    const user = userEvent.setup();
+    await user.clear(year);
+    await user.type(year, "2026");
+    await user.click(screen.getByRole("button", { name: "Show" }));
+
+    expect(await screen.findByText(/^FY2026/)).toBeTruthy();
+    expect(calls.map((c) => c.url.search)).toEqual(["", "?fiscal_year=2026&as_of=2024-12-15"]);
+  });
+
+  it("shows the server's message for a refused period", async () => {
+    mockApi(() => [
+      400,
+      {
+        type: "validation_error",
+        errors: [{ code: "max_value", detail: "Ensure this value is less than or equal to 2100.", attr: "fiscal_year" }],
+      },
+    ]);
+    render(<ForecastPage />);
+
+    expect((await screen.findByRole("alert")).textContent).toContain("less than or equal to 2100");
+  });
+});

@@ -1,0 +1,123 @@
+import { useState, type FormEvent } from "react";
+import { apiGet, type Forecast, type ForecastRow } from "../api";
+import { BarChart, type Series } from "../components/BarChart";
+import { Loading, Problem } from "../components/Problem";
+import { formatMoney } from "../format";
+import { useApi } from "../useApi";
+
+const SERIES: Series[] = [
+  { key: "target", label: "Target", color: "#adb5bd" },
+  { key: "actuals_to_date", label: "Actuals to date", color: "#1f6feb" },
+  { key: "projected_total", label: "Projected total", color: "#2da44e" },
+];
+
+const num = (v: string | null) => (v === null ? null : Number(v));
+
+function Gap({ row }: { row: ForecastRow }) {
+  if (row.gap_to_target === null) return <>no target</>;
+  const gap = Number(row.gap_to_target);
+  // gap_to_target = target - projected total: positive means the area is short of its target.
+  return (
+    <span className={gap > 0 ? "short" : "ahead"}>
+      {gap > 0 ? `${formatMoney(row.gap_to_target)} short` : `${formatMoney(String(-gap))} ahead`}
+    </span>
+  );
+}
+
+export function ForecastPage() {
+  // Empty means "the server's default" (the current fiscal year, as of today); the answer
+  // fills the inputs in, so the page always shows which period it is looking at.
+  const [period, setPeriod] = useState({ fiscal_year: "", as_of: "" });
+  const [draft, setDraft] = useState({ fiscal_year: "", as_of: "" });
+  const forecast = useApi(
+    async (signal) => {
+      const answer = await apiGet<Forecast>("/api/forecast", period, signal);
+      setDraft({ fiscal_year: String(answer.fiscal_year), as_of: answer.as_of });
+      return answer;
+    },
+    [period.fiscal_year, period.as_of],
+  );
+
+  function apply(event: FormEvent) {
+    event.preventDefault();
+    setPeriod({ ...draft });
+  }
+
+  const data = forecast.data;
+  return (
+    <section aria-labelledby="forecast-heading">
+      <h2 id="forecast-heading">Forecast</h2>
+      <form className="filters" onSubmit={apply}>
+        <label>
+          Fiscal year
+          <input
+            type="number"
+            min="2000"
+            max="2100"
+            value={draft.fiscal_year}
+            onChange={(e) => setDraft((d) => ({ ...d, fiscal_year: e.target.value }))}
+          />
+        </label>
+        <label>
+          As of
+          <input type="date" value={draft.as_of} onChange={(e) => setDraft((d) => ({ ...d, as_of: e.target.value }))} />
+        </label>
+        <button type="submit">Show</button>
+      </form>
+      {forecast.loading ? (
+        <Loading what="the forecast" />
+      ) : forecast.error ? (
+        <Problem error={forecast.error} onRetry={forecast.reload} />
+      ) : data ? (
+        <>
+          <p className="hint">
+            FY{data.fiscal_year} (July {data.fiscal_year - 1} – June {data.fiscal_year}), as of {data.as_of}.
+          </p>
+          <BarChart
+            title={`Target, actuals to date and projected total per area, FY${data.fiscal_year}`}
+            series={SERIES}
+            groups={data.areas.map((row) => ({
+              label: row.area,
+              values: {
+                target: num(row.target),
+                actuals_to_date: num(row.actuals_to_date),
+                projected_total: num(row.projected_total),
+              },
+            }))}
+          />
+          <div className="table-wrap">
+            <table>
+              <caption className="visually-hidden">Forecast per area</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Area</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Actuals to date</th>
+                  <th scope="col">Projected total</th>
+                  <th scope="col">Gap to target</th>
+                  <th scope="col">Projected attainment</th>
+                  <th scope="col">Open pipeline</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...data.areas, data.total].map((row) => (
+                  <tr key={row.area} className={row === data.total ? "total" : undefined}>
+                    <th scope="row">{row.area}</th>
+                    <td className="num">{formatMoney(row.target)}</td>
+                    <td className="num">{formatMoney(row.actuals_to_date)}</td>
+                    <td className="num">{formatMoney(row.projected_total)}</td>
+                    <td className="num">
+                      <Gap row={row} />
+                    </td>
+                    <td className="num">{row.projected_attainment_pct === null ? "—" : `${row.projected_attainment_pct} %`}</td>
+                    <td className="num">{row.open_pipeline_count}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,81 @@
+import { useState } from "react";
+import { apiGet, type Opportunity, type Vocabulary } from "../api";
+import { OpportunityForm } from "../components/OpportunityForm";
+import { Loading, Problem } from "../components/Problem";
+import { SortableTable, type Column } from "../components/SortableTable";
+import { formatMoney } from "../format";
+import { useApi } from "../useApi";
+
+const COLUMNS: Column<Opportunity>[] = [
+  { key: "opportunity_name", label: "Opportunity" },
+  { key: "customer_name", label: "Customer" },
+  { key: "area", label: "Area" },
+  { key: "product", label: "Product" },
+  { key: "status", label: "Status" },
+  {
+    key: "est_monthly_revenue",
+    label: "Est. monthly revenue",
+    numeric: true,
+    render: (o) => formatMoney(o.est_monthly_revenue, true),
+  },
+  { key: "probability", label: "Probability %", numeric: true },
+  { key: "forecast_category", label: "Forecast category" },
+  { key: "expected_close_date", label: "Expected close" },
+];
+
+export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
+  const [area, setArea] = useState("");
+  const [status, setStatus] = useState("");
+  const opportunities = useApi(
+    (signal) => apiGet<Opportunity[]>("/api/opportunities", { area, status }, signal),
+    [area, status],
+  );
+
+  return (
+    <section aria-labelledby="opportunities-heading">
+      <h2 id="opportunities-heading">Opportunities</h2>
+      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Area
+          <select value={area} onChange={(e) => setArea(e.target.value)}>
+            <option value="">All areas</option>
+            {vocabulary?.areas.map((a) => (
+              <option key={a}>{a}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="">All statuses</option>
+            {vocabulary?.statuses.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        {opportunities.data && !opportunities.loading && (
+          <output className="count" aria-live="polite" data-testid="opportunity-count">
+            {opportunities.data.length} {opportunities.data.length === 1 ? "opportunity" : "opportunities"}
+          </output>
+        )}
+      </form>
+      {opportunities.loading ? (
+        <Loading what="opportunities" />
+      ) : opportunities.error ? (
+        <Problem error={opportunities.error} onRetry={opportunities.reload} />
+      ) : opportunities.data && opportunities.data.length === 0 ? (
+        <p className="empty">
+          {area || status ? "No opportunities match these filters." : "There are no opportunities yet."}
+        </p>
+      ) : (
+        <SortableTable
+          caption="Opportunities"
+          columns={COLUMNS}
+          rows={opportunities.data ?? []}
+          rowKey={(o) => o.oid}
+        />
+      )}
+      <OpportunityForm vocabulary={vocabulary} onCreated={opportunities.reload} />
+    </section>
+  );
+}
