@@ -17,10 +17,18 @@ DB_ENGINE = $(shell $(PY) -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_
 
 .PHONY: help install prereqs run test test-sqlite test-mysql lint format mysql-db bench
 
+# --- Front end (frontend/: React + TypeScript, built with Vite) ---
+# Vite 8 needs Node.js 20.19+; without it the API and admin still run, and the tests say what they skip.
+NODE_OK := $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
+CHROMIUM ?= /usr/bin/chromium
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+
 help:
 	@echo "make run    - set up and serve the API + admin on http://$(HOST):$(PORT)/ (SQLite demo data)"
 	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured"
 	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make frontend - build the web app into frontend/dist (Node.js 20.19+); 'make run' does it when it can"
+	@echo "make test-frontend - Vitest component tests and the Playwright end-to-end run (part of 'make test')"
 	@echo "make mysql-db - create the local MySQL user and database (as root)"
 	@echo "make bench  - benchmark the customer list and opportunity creates against raw SQL (SQLite; MySQL too when MYSQL_HOST is set)"
 
@@ -50,6 +58,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 run: install
+	@$(MAKE) --no-print-directory frontend-if-node
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py create_crm_tables --if-missing
 	$(PY) manage.py load_demo_data
@@ -60,6 +69,7 @@ test: install
 	@echo "== Test suite on SQLite"
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-mysql-if-configured
+	@$(MAKE) --no-print-directory test-frontend
 
 .PHONY: test-mysql-if-configured
 test-mysql-if-configured:
@@ -92,3 +102,43 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+.PHONY: frontend frontend-if-node test-frontend
+
+# npm ci only when the lock file changed; the build only when a source changed.
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+frontend:
+	@if [ "$(NODE_OK)" != yes ]; then echo "make frontend needs Node.js 20.19+ and npm (https://nodejs.org/)."; exit 1; fi
+	@$(MAKE) --no-print-directory frontend/dist/index.html
+
+frontend-if-node:
+	@if [ "$(NODE_OK)" = yes ]; then \
+		$(MAKE) --no-print-directory frontend/dist/index.html; \
+	elif [ -f frontend/dist/index.html ]; then \
+		echo "== Node.js 20.19+ with npm not found: serving the existing web app build in frontend/dist."; \
+	else \
+		echo "== Node.js 20.19+ with npm not found: the web app is not built; serving the API and admin only."; \
+	fi
+
+# Vitest, then the end-to-end run in Chromium. Under CI a missing Node.js or Chromium is a failure.
+test-frontend: install
+	@if [ "$(NODE_OK)" != yes ]; then \
+		if [ "$$CI" = true ]; then echo "CI must run the front-end tests, but Node.js 20.19+ with npm is missing."; exit 1; fi; \
+		echo "== Front-end tests SKIPPED: Node.js 20.19+ with npm not found (Vitest and the browser run need it)."; \
+		exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory frontend/dist/index.html && \
+	echo "== Front-end component tests (Vitest)" && (cd frontend && npm test --silent) && \
+	if [ -x "$(CHROMIUM)" ]; then \
+		echo "== End-to-end run (Playwright + Chromium, demo data)"; PY=$(CURDIR)/$(PY) CHROMIUM=$(CHROMIUM) bash frontend/e2e/run.sh; \
+	elif [ "$$CI" = true ]; then \
+		echo "CI must run the end-to-end tests, but there is no Chromium at $(CHROMIUM)."; exit 1; \
+	else \
+		echo "== End-to-end run SKIPPED: no Chromium at $(CHROMIUM) (Debian/Ubuntu: sudo apt-get install chromium; or set CHROMIUM=...)."; \
+	fi

@@ -6,6 +6,7 @@ wins over the file. .env.example lists every variable.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -160,6 +161,24 @@ STORAGES = {
     },
 }
 
+
+# --- Front end -----------------------------------------------------------------------
+# The React app (frontend/, built by `make frontend` into frontend/dist) is served at "/"
+# by WhiteNoise: index.html for "/", its hashed bundles under /assets/. Without a build,
+# "/" explains how to make one (crm.frontend.frontend_missing); the API and admin work alike.
+FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
+WHITENOISE_ROOT = FRONTEND_DIST if FRONTEND_DIST.is_dir() else None
+WHITENOISE_INDEX_FILE = True
+
+
+def _immutable_file(path: str, url: str) -> bool:
+    """Vite's content-hashed bundles and Django's manifest-hashed static files never change."""
+    return bool(
+        re.match(r"^/assets/.+-[\w-]{8,}\.\w+$", url) or re.match(r"^/static/.+\.[0-9a-f]{12}\.\w+$", url)
+    )
+
+
+WHITENOISE_IMMUTABLE_FILE_TEST = _immutable_file
 
 # --- API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

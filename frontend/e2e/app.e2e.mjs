@@ -1,0 +1,141 @@
+// The app in a real browser against a real Django server on the demo data (see run.sh).
+// Steps run in order on one signed-in page, as a person would use the app.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const BASE_URL = process.env.E2E_BASE_URL;
+const USER = process.env.E2E_USER;
+const PASSWORD = process.env.E2E_PASSWORD;
+const COUNTS = JSON.parse(process.env.E2E_COUNTS ?? "{}");
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "test-artifacts", "screenshots");
+assert.ok(BASE_URL && USER && PASSWORD && COUNTS.customers, "run through e2e/run.sh, which sets E2E_*");
+
+let browser;
+let page;
+
+const shoot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width: 1440, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("an anonymous visitor is asked to sign in, in words", async () => {
+  await page.goto("/");
+  const alert = page.getByRole("alert");
+  await alert.getByText("Please sign in").waitFor();
+  assert.equal(await alert.getByRole("link", { name: "sign in" }).getAttribute("href"), "/accounts/login/?next=/");
+
+  await alert.getByRole("link", { name: "sign in" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.match(await page.locator("header h1").innerText(), /IntraSoft/);
+  await shoot("login");
+});
+
+test("signing in shows the customer table with every demo customer", async () => {
+  await page.getByLabel("Username").fill(USER);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  await page.waitForURL(`${BASE_URL}/`);
+  const count = page.getByTestId("customer-count");
+  await count.waitFor();
+  assert.equal(await count.innerText(), `${COUNTS.customers} customers`);
+  assert.equal(await page.locator("tbody tr").count(), COUNTS.customers);
+  assert.equal(await page.locator("thead th").count(), 11);
+  await shoot("customers");
+});
+
+test("filtering by area shows only that area's customers", async () => {
+  const area = "Switzerland";
+  await page.getByLabel("Area").selectOption(area);
+
+  await page.getByTestId("customer-count").getByText(`${COUNTS.by_area[area]} customers`).waitFor();
+  const areas = await page.locator("tbody tr td:nth-child(3)").allInnerTexts();
+  assert.equal(areas.length, COUNTS.by_area[area]);
+  assert.deepEqual([...new Set(areas)], [area]);
+
+  await page.getByRole("button", { name: "Customer", exact: true }).click();
+  const names = await page.locator("tbody tr td:nth-child(2)").allInnerTexts();
+  assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" })));
+  await shoot("customers-filtered");
+});
+
+test("a bad revenue is refused with the server's message beside the field", async () => {
+  await page.getByRole("link", { name: "Opportunities" }).click();
+  await page.getByTestId("opportunity-count").waitFor();
+  const form = page.locator("form.create");
+  await form.getByLabel("Customer").selectOption({ index: 1 });
+  await form.getByLabel("Opportunity name").fill("E2E Payroll roll-out");
+  await form.getByLabel("Product").selectOption("Payroll");
+  await form.getByLabel("Status").selectOption("Proposal");
+  await form.getByLabel("Est. monthly revenue").fill("-250");
+  await form.getByLabel("Expected close date").fill("2025-05-31");
+  await form.getByRole("button", { name: "Create opportunity" }).click();
+
+  const revenue = form.getByLabel("Est. monthly revenue");
+  const message = form.locator("#est_monthly_revenue-error");
+  await message.waitFor();
+  assert.ok((await message.innerText()).length > 0);
+  assert.equal(await revenue.getAttribute("aria-invalid"), "true");
+  await shoot("opportunity-validation-error");
+});
+
+test("a valid opportunity is created and listed", async () => {
+  const before = Number((await page.getByTestId("opportunity-count").innerText()).split(" ")[0]);
+  const form = page.locator("form.create");
+  await form.getByLabel("Est. monthly revenue").fill("1250.50");
+  await form.getByRole("button", { name: "Create opportunity" }).click();
+
+  await form.getByText("Created “E2E Payroll roll-out”").waitFor();
+  await page.getByTestId("opportunity-count").getByText(`${before + 1} opportunities`).waitFor();
+  const row = page.locator("tbody tr", { hasText: "E2E Payroll roll-out" });
+  assert.equal(await row.count(), 1);
+  assert.match(await row.innerText(), /1,250\.50/);
+
+  await page.getByLabel("Status").first().selectOption("Proposal");
+  await page.getByTestId("opportunity-count").waitFor();
+  const statuses = await page.locator("tbody tr td:nth-child(5)").allInnerTexts();
+  assert.ok(statuses.length > 0);
+  assert.deepEqual([...new Set(statuses)], ["Proposal"]);
+  await page.getByLabel("Status").first().selectOption("");
+  await page.locator("tbody tr", { hasText: "E2E Payroll roll-out" }).waitFor();
+  await shoot("opportunities");
+});
+
+test("the forecast charts target, actuals and projection per area", async () => {
+  await page.getByRole("link", { name: "Forecast" }).click();
+  await page.getByLabel("Fiscal year").fill("2025");
+  await page.getByLabel("As of").fill("2024-12-15");
+  await page.getByRole("button", { name: "Show" }).click();
+
+  await page.getByText("FY2025 (July 2024 – June 2025), as of 2024-12-15.").waitFor();
+  const groups = page.locator("figure.chart svg g[data-group]");
+  assert.equal(await groups.count(), 5);
+  assert.ok((await page.locator("figure.chart rect[data-series='actuals_to_date']").count()) === 5);
+  assert.ok((await page.locator("figure.chart rect[data-series='projected_total']").count()) === 5);
+  assert.equal(await page.getByRole("rowheader", { name: "Total" }).count(), 1);
+  await shoot("forecast");
+});
