@@ -134,7 +134,7 @@ test-frontend: install
 		exit 0; \
 	fi; \
 	$(MAKE) --no-print-directory frontend/dist/index.html && \
-	echo "== Front-end component tests (Vitest)" && (cd frontend && npm test --silent) && \
+	echo "== Front-end type check, format check and component tests (tsc, Prettier, Vitest)" && (cd frontend && npm run --silent lint && npm test --silent) && \
 	if [ -x "$(CHROMIUM)" ]; then \
 		echo "== End-to-end run (Playwright + Chromium, demo data)"; PY=$(CURDIR)/$(PY) CHROMIUM=$(CHROMIUM) bash frontend/e2e/run.sh; \
 	elif [ "$$CI" = true ]; then \

@@ -29,7 +29,7 @@ rm -f "$DB"
 
 E2E_USER="e2e-editor"
 E2E_PASSWORD="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(16))')"
-"$PY" manage.py crm_access --user "$E2E_USER" --role editor --password "$E2E_PASSWORD" >/dev/null
+"$PY" manage.py crm_access --user "$E2E_USER" --role editor --password="$E2E_PASSWORD" >/dev/null
 # The expected counts come from the database, never from the API under test.
 E2E_COUNTS="$("$PY" manage.py shell -v 0 -c '
 import json
@@ -47,13 +47,13 @@ SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 
 for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null "$E2E_BASE_URL/accounts/login/"; then break; fi
+  if curl -fs -o /dev/null "$E2E_BASE_URL/accounts/login/"; then break; fi
   kill -0 "$SERVER_PID" 2>/dev/null || { echo "e2e: the server did not start:" >&2; cat "$ARTIFACTS/e2e-server.log" >&2; exit 1; }
   sleep 0.2
 done
 
 echo "e2e: Django on $E2E_BASE_URL (log: test-artifacts/e2e-server.log), Chromium $CHROMIUM"
-(cd frontend && node --test --test-reporter=spec e2e/)
+(cd frontend && node --test --test-reporter=spec e2e/app.e2e.mjs)
 
 if [ "${UPDATE_SCREENSHOTS:-}" = 1 ]; then
   mkdir -p docs/screenshots

@@ -4,7 +4,9 @@ import type { Customer, Vocabulary } from "./api";
 export type Call = { url: URL; init: RequestInit };
 
 /** Replaces fetch with `route`, answering JSON; returns the calls made, for assertions. */
-export function mockApi(route: (url: URL, init: RequestInit) => [number, unknown] | Promise<[number, unknown]>) {
+export function mockApi(
+  route: (url: URL, init: RequestInit) => [number, unknown] | Promise<[number, unknown]>,
+) {
   const calls: Call[] = [];
   vi.stubGlobal(
     "fetch",

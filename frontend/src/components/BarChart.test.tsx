@@ -23,7 +23,11 @@ describe("BarChart", () => {
     const bars = [...container.querySelectorAll("rect[data-series]")];
     expect(bars).toHaveLength(4);
     const height = (group: string, series: string) =>
-      Number(container.querySelector(`[data-group="${group}"] rect[data-series="${series}"]`)!.getAttribute("height"));
+      Number(
+        container
+          .querySelector(`[data-group="${group}"] rect[data-series="${series}"]`)!
+          .getAttribute("height"),
+      );
     expect(height("France", "actual") * 4).toBeCloseTo(height("France", "target"));
     expect(height("UK", "target") * 2).toBeCloseTo(height("UK", "actual"));
     expect(container.querySelector("svg title")!.textContent).toBe("Revenue");
@@ -32,12 +36,16 @@ describe("BarChart", () => {
 
   it("leaves out a bar whose value is unknown, rather than drawing it as zero", () => {
     const { container } = render(
-      <BarChart title="Revenue" series={SERIES} groups={[{ label: "UK", values: { target: null, actual: 10 } }]} />,
+      <BarChart
+        title="Revenue"
+        series={SERIES}
+        groups={[{ label: "UK", values: { target: null, actual: 10 } }]}
+      />,
     );
 
-    expect([...container.querySelectorAll("rect[data-series]")].map((r) => r.getAttribute("data-series"))).toEqual([
-      "actual",
-    ]);
+    expect(
+      [...container.querySelectorAll("rect[data-series]")].map((r) => r.getAttribute("data-series")),
+    ).toEqual(["actual"]);
   });
 
   it("names each series in a legend", () => {

@@ -67,7 +67,12 @@ export function BarChart({ title, series, groups }: { title: string; series: Ser
                   </rect>
                 );
               })}
-              <text x={x0 + (barW * series.length) / 2} y={HEIGHT - MARGIN.bottom + 20} textAnchor="middle" fontSize="13">
+              <text
+                x={x0 + (barW * series.length) / 2}
+                y={HEIGHT - MARGIN.bottom + 20}
+                textAnchor="middle"
+                fontSize="13"
+              >
                 {g.label}
               </text>
             </g>

@@ -64,7 +64,11 @@ describe("OpportunityForm", () => {
             {
               type: "validation_error",
               errors: [
-                { code: "min_value", detail: "Ensure this value is greater than 0.", attr: "est_monthly_revenue" },
+                {
+                  code: "min_value",
+                  detail: "Ensure this value is greater than 0.",
+                  attr: "est_monthly_revenue",
+                },
                 { code: "invalid", detail: "Closing date is too far away.", attr: "expected_close_date" },
               ],
             },
@@ -75,11 +79,15 @@ describe("OpportunityForm", () => {
     await fillValidForm("-5");
 
     const revenue = screen.getByLabelText(/Est. monthly revenue/);
-    const message = await within(revenue.closest("label")!).findByText("Ensure this value is greater than 0.");
+    const message = await within(revenue.closest(".field")!).findByText(
+      "Ensure this value is greater than 0.",
+    );
     expect(revenue.getAttribute("aria-invalid")).toBe("true");
     expect(revenue.getAttribute("aria-describedby")).toBe(message.id);
     expect(
-      within(screen.getByLabelText(/Expected close date/).closest("label")!).getByText("Closing date is too far away."),
+      within(screen.getByLabelText(/Expected close date/).closest(".field")!).getByText(
+        "Closing date is too far away.",
+      ),
     ).toBeTruthy();
     expect(screen.getByLabelText(/Opportunity name/).getAttribute("aria-invalid")).toBeNull();
     expect(screen.getByRole("alert").textContent).toContain("please correct the fields marked below");

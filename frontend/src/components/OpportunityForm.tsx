@@ -62,7 +62,10 @@ export function OpportunityForm({
   const [failure, setFailure] = useState<unknown>(undefined);
   const [created, setCreated] = useState<Opportunity | undefined>(undefined);
   const [saving, setSaving] = useState(false);
-  const customers = useApi((signal) => apiGet<Customer[]>("/api/customers", { ordering: "customer_name" }, signal), []);
+  const customers = useApi(
+    (signal) => apiGet<Customer[]>("/api/customers", { ordering: "customer_name" }, signal),
+    [],
+  );
   const defaults = fields.status ? vocabulary?.status_defaults[fields.status] : undefined;
 
   function set<K extends keyof Fields>(key: K, value: Fields[K]) {
@@ -120,9 +123,14 @@ export function OpportunityForm({
         </p>
       )}
       <div className="grid">
-        <label>
-          Customer
-          <select value={fields.cid} onChange={(e) => set("cid", e.target.value)} {...describe("cid")}>
+        <div className="field">
+          <label htmlFor="opportunity-cid">Customer</label>
+          <select
+            id="opportunity-cid"
+            value={fields.cid}
+            onChange={(e) => set("cid", e.target.value)}
+            {...describe("cid")}
+          >
             <option value="">{customers.loading ? "Loading customers…" : "Choose a customer"}</option>
             {customers.data?.map((c) => (
               <option key={c.cid} value={c.cid}>
@@ -131,49 +139,62 @@ export function OpportunityForm({
             ))}
           </select>
           <FieldErrors id="cid-error" messages={errors.cid} />
-        </label>
-        <label>
-          Opportunity name
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-opportunity_name">Opportunity name</label>
           <input
+            id="opportunity-opportunity_name"
             value={fields.opportunity_name}
             onChange={(e) => set("opportunity_name", e.target.value)}
             {...describe("opportunity_name")}
           />
           <FieldErrors id="opportunity_name-error" messages={errors.opportunity_name} />
-        </label>
-        <label>
-          Product
-          <select value={fields.product} onChange={(e) => set("product", e.target.value)} {...describe("product")}>
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-product">Product</label>
+          <select
+            id="opportunity-product"
+            value={fields.product}
+            onChange={(e) => set("product", e.target.value)}
+            {...describe("product")}
+          >
             <option value="">Choose a product</option>
             {vocabulary?.products.map((p) => (
               <option key={p}>{p}</option>
             ))}
           </select>
           <FieldErrors id="product-error" messages={errors.product} />
-        </label>
-        <label>
-          Status
-          <select value={fields.status} onChange={(e) => set("status", e.target.value)} {...describe("status")}>
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-status">Status</label>
+          <select
+            id="opportunity-status"
+            value={fields.status}
+            onChange={(e) => set("status", e.target.value)}
+            {...describe("status")}
+          >
             <option value="">Choose a status</option>
             {vocabulary?.statuses.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
           <FieldErrors id="status-error" messages={errors.status} />
-        </label>
-        <label>
-          Est. monthly revenue
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-est_monthly_revenue">Est. monthly revenue</label>
           <input
+            id="opportunity-est_monthly_revenue"
             inputMode="decimal"
             value={fields.est_monthly_revenue}
             onChange={(e) => set("est_monthly_revenue", e.target.value)}
             {...describe("est_monthly_revenue")}
           />
           <FieldErrors id="est_monthly_revenue-error" messages={errors.est_monthly_revenue} />
-        </label>
-        <label>
-          Probability %
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-probability">Probability %</label>
           <input
+            id="opportunity-probability"
             inputMode="numeric"
             placeholder={defaults ? `default ${defaults.probability}` : "default for the status"}
             value={fields.probability}
@@ -181,31 +202,35 @@ export function OpportunityForm({
             {...describe("probability")}
           />
           <FieldErrors id="probability-error" messages={errors.probability} />
-        </label>
-        <label>
-          Forecast category
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-forecast_category">Forecast category</label>
           <select
+            id="opportunity-forecast_category"
             value={fields.forecast_category}
             onChange={(e) => set("forecast_category", e.target.value)}
             {...describe("forecast_category")}
           >
-            <option value="">{defaults ? `Default (${defaults.forecast_category})` : "Default for the status"}</option>
+            <option value="">
+              {defaults ? `Default (${defaults.forecast_category})` : "Default for the status"}
+            </option>
             {vocabulary?.forecast_categories.map((c) => (
               <option key={c}>{c}</option>
             ))}
           </select>
           <FieldErrors id="forecast_category-error" messages={errors.forecast_category} />
-        </label>
-        <label>
-          Expected close date
+        </div>
+        <div className="field">
+          <label htmlFor="opportunity-expected_close_date">Expected close date</label>
           <input
+            id="opportunity-expected_close_date"
             type="date"
             value={fields.expected_close_date}
             onChange={(e) => set("expected_close_date", e.target.value)}
             {...describe("expected_close_date")}
           />
           <FieldErrors id="expected_close_date-error" messages={errors.expected_close_date} />
-        </label>
+        </div>
       </div>
       <button type="submit" disabled={saving}>
         {saving ? "Saving…" : "Create opportunity"}

@@ -19,7 +19,14 @@ function compare(a: unknown, b: unknown): number {
   if (typeof a === "boolean" && typeof b === "boolean") return a ? -1 : 1;
   const na = Number(a);
   const nb = Number(b);
-  if (typeof a === "string" && typeof b === "string" && a !== "" && b !== "" && !Number.isNaN(na) && !Number.isNaN(nb)) {
+  if (
+    typeof a === "string" &&
+    typeof b === "string" &&
+    a !== "" &&
+    b !== "" &&
+    !Number.isNaN(na) &&
+    !Number.isNaN(nb)
+  ) {
     return na - nb;
   }
   return String(a).localeCompare(String(b), undefined, { sensitivity: "base" });

@@ -38,7 +38,9 @@ describe("CustomersPage", () => {
       "Active",
       "Key account",
     ]);
-    const cells = within(bodyRows()[0]).getAllByRole("cell").map((c) => c.textContent);
+    const cells = within(bodyRows()[0])
+      .getAllByRole("cell")
+      .map((c) => c.textContent);
     expect(cells).toEqual([
       "3",
       "Zürich Versicherung",
@@ -70,7 +72,9 @@ describe("CustomersPage", () => {
     expect(firstCells()).toEqual(["Ørsted", "Société Générale", "Zürich Versicherung"]);
     await user.click(screen.getByRole("button", { name: /Customer/ }));
     expect(firstCells()).toEqual(["Zürich Versicherung", "Société Générale", "Ørsted"]);
-    expect(screen.getByRole("columnheader", { name: /Customer/ }).getAttribute("aria-sort")).toBe("descending");
+    expect(screen.getByRole("columnheader", { name: /Customer/ }).getAttribute("aria-sort")).toBe(
+      "descending",
+    );
   });
 
   it("asks the API for one area and shows what it returns", async () => {
@@ -131,7 +135,9 @@ describe("CustomersPage", () => {
   it("says the database is unavailable on 503, and retries on request", async () => {
     let down = true;
     const calls = mockApi(() =>
-      down ? [503, { type: "server_error", errors: [{ code: "database_unavailable", detail: "x", attr: null }] }] : [200, ROWS],
+      down
+        ? [503, { type: "server_error", errors: [{ code: "database_unavailable", detail: "x", attr: null }] }]
+        : [200, ROWS],
     );
     render(<CustomersPage vocabulary={VOCABULARY} />);
 

@@ -42,9 +42,9 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
     <section aria-labelledby="customers-heading">
       <h2 id="customers-heading">Customers</h2>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Area
-          <select value={area} onChange={(e) => setArea(e.target.value)}>
+        <div className="field">
+          <label htmlFor="customers-area">Area</label>
+          <select id="customers-area" value={area} onChange={(e) => setArea(e.target.value)}>
             <option value="">All areas</option>
             {vocabulary?.areas.map((a) => (
               <option key={a} value={a}>
@@ -52,16 +52,17 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Name
+        </div>
+        <div className="field">
+          <label htmlFor="customers-search">Name</label>
           <input
+            id="customers-search"
             type="search"
             placeholder="Search by name"
             value={searchInput}
             onChange={(e) => setSearchInput(e.target.value)}
           />
-        </label>
+        </div>
         {customers.data && !customers.loading && (
           <output className="count" aria-live="polite" data-testid="customer-count">
             {customers.data.length} {customers.data.length === 1 ? "customer" : "customers"}
@@ -73,7 +74,9 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
       ) : customers.error ? (
         <Problem error={customers.error} onRetry={customers.reload} />
       ) : customers.data && customers.data.length === 0 ? (
-        <p className="empty">{filtered ? "No customers match these filters." : "There are no customers yet."}</p>
+        <p className="empty">
+          {filtered ? "No customers match these filters." : "There are no customers yet."}
+        </p>
       ) : (
         <SortableTable
           caption="Customers"

@@ -18,7 +18,8 @@ function row(area: string, target: string | null, actuals: string, projected: st
     projected_total: projected,
     gap_to_target: target === null ? null : (Number(target) - Number(projected)).toFixed(2),
     attainment_pct: null,
-    projected_attainment_pct: target === null ? null : ((100 * Number(projected)) / Number(target)).toFixed(1),
+    projected_attainment_pct:
+      target === null ? null : ((100 * Number(projected)) / Number(target)).toFixed(1),
     open_pipeline_count: 3,
     open_pipeline_mrr: "0.00",
   };
@@ -42,7 +43,9 @@ describe("ForecastPage", () => {
     expect(container.querySelectorAll('[data-group="France"] rect[data-series]')).toHaveLength(3);
     // No target: no target bar, and the gap says why it is missing.
     expect(
-      [...container.querySelectorAll('[data-group="UK"] rect[data-series]')].map((r) => r.getAttribute("data-series")),
+      [...container.querySelectorAll('[data-group="UK"] rect[data-series]')].map((r) =>
+        r.getAttribute("data-series"),
+      ),
     ).toEqual(["actuals_to_date", "projected_total"]);
     const cells = (area: string) =>
       within(screen.getByRole("rowheader", { name: area }).closest("tr")!)
@@ -56,7 +59,10 @@ describe("ForecastPage", () => {
   it("starts from the server's default period and asks for the one chosen", async () => {
     const calls = mockApi((url) => [
       200,
-      forecast(Number(url.searchParams.get("fiscal_year") ?? 2025), url.searchParams.get("as_of") ?? "2024-12-15"),
+      forecast(
+        Number(url.searchParams.get("fiscal_year") ?? 2025),
+        url.searchParams.get("as_of") ?? "2024-12-15",
+      ),
     ]);
     render(<ForecastPage />);
     const year = (await screen.findByLabelText("Fiscal year")) as HTMLInputElement;
@@ -78,7 +84,13 @@ describe("ForecastPage", () => {
       400,
       {
         type: "validation_error",
-        errors: [{ code: "max_value", detail: "Ensure this value is less than or equal to 2100.", attr: "fiscal_year" }],
+        errors: [
+          {
+            code: "max_value",
+            detail: "Ensure this value is less than or equal to 2100.",
+            attr: "fiscal_year",
+          },
+        ],
       },
     ]);
     render(<ForecastPage />);

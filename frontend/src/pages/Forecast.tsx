@@ -48,20 +48,26 @@ export function ForecastPage() {
     <section aria-labelledby="forecast-heading">
       <h2 id="forecast-heading">Forecast</h2>
       <form className="filters" onSubmit={apply}>
-        <label>
-          Fiscal year
+        <div className="field">
+          <label htmlFor="forecast-fiscal-year">Fiscal year</label>
           <input
+            id="forecast-fiscal-year"
             type="number"
             min="2000"
             max="2100"
             value={draft.fiscal_year}
             onChange={(e) => setDraft((d) => ({ ...d, fiscal_year: e.target.value }))}
           />
-        </label>
-        <label>
-          As of
-          <input type="date" value={draft.as_of} onChange={(e) => setDraft((d) => ({ ...d, as_of: e.target.value }))} />
-        </label>
+        </div>
+        <div className="field">
+          <label htmlFor="forecast-as-of">As of</label>
+          <input
+            id="forecast-as-of"
+            type="date"
+            value={draft.as_of}
+            onChange={(e) => setDraft((d) => ({ ...d, as_of: e.target.value }))}
+          />
+        </div>
         <button type="submit">Show</button>
       </form>
       {forecast.loading ? (
@@ -109,7 +115,9 @@ export function ForecastPage() {
                     <td className="num">
                       <Gap row={row} />
                     </td>
-                    <td className="num">{row.projected_attainment_pct === null ? "—" : `${row.projected_attainment_pct} %`}</td>
+                    <td className="num">
+                      {row.projected_attainment_pct === null ? "—" : `${row.projected_attainment_pct} %`}
+                    </td>
                     <td className="num">{row.open_pipeline_count}</td>
                   </tr>
                 ))}

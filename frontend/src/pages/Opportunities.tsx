@@ -35,24 +35,24 @@ export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
     <section aria-labelledby="opportunities-heading">
       <h2 id="opportunities-heading">Opportunities</h2>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Area
-          <select value={area} onChange={(e) => setArea(e.target.value)}>
+        <div className="field">
+          <label htmlFor="opportunities-area">Area</label>
+          <select id="opportunities-area" value={area} onChange={(e) => setArea(e.target.value)}>
             <option value="">All areas</option>
             {vocabulary?.areas.map((a) => (
               <option key={a}>{a}</option>
             ))}
           </select>
-        </label>
-        <label>
-          Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+        </div>
+        <div className="field">
+          <label htmlFor="opportunities-status">Status</label>
+          <select id="opportunities-status" value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">All statuses</option>
             {vocabulary?.statuses.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
-        </label>
+        </div>
         {opportunities.data && !opportunities.loading && (
           <output className="count" aria-live="polite" data-testid="opportunity-count">
             {opportunities.data.length} {opportunities.data.length === 1 ? "opportunity" : "opportunities"}
