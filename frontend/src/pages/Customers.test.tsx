@@ -110,6 +110,25 @@ describe("CustomersPage", () => {
     expect(screen.queryByRole("table")).toBeNull();
   });
 
+  it("keeps the current rows on screen while a new filter loads", async () => {
+    let release: () => void = () => {};
+    mockApi((url) =>
+      url.searchParams.get("area")
+        ? new Promise((resolve) => (release = () => resolve([200, [ROWS[2]]])))
+        : [200, ROWS],
+    );
+    render(<CustomersPage vocabulary={VOCABULARY} />);
+    await screen.findByText("3 customers");
+
+    await userEvent.setup().selectOptions(screen.getByLabelText("Area"), "UK");
+
+    expect((await screen.findByRole("status")).textContent).toBe("Updating…");
+    expect(bodyRows()).toHaveLength(3);
+    release();
+    expect(await screen.findByText("1 customer")).toBeTruthy();
+    expect(firstCells()).toEqual(["Ørsted"]);
+  });
+
   it("says when no customer matches, instead of an empty table", async () => {
     mockApi((url) => [200, url.searchParams.get("area") ? [] : ROWS]);
     render(<CustomersPage vocabulary={VOCABULARY} />);

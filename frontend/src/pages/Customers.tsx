@@ -63,13 +63,22 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
             onChange={(e) => setSearchInput(e.target.value)}
           />
         </div>
-        {customers.data && !customers.loading && (
-          <output className="count" aria-live="polite" data-testid="customer-count">
-            {customers.data.length} {customers.data.length === 1 ? "customer" : "customers"}
-          </output>
+        {/* While new rows load, the old ones stay on screen: no flash of an empty page per filter. */}
+        {customers.loading && customers.data ? (
+          <span className="count" role="status">
+            Updating…
+          </span>
+        ) : (
+          customers.data &&
+          !customers.error &&
+          !customers.loading && (
+            <output className="count" aria-live="polite" data-testid="customer-count">
+              {customers.data.length} {customers.data.length === 1 ? "customer" : "customers"}
+            </output>
+          )
         )}
       </form>
-      {customers.loading ? (
+      {customers.loading && !customers.data ? (
         <Loading what="customers" />
       ) : customers.error ? (
         <Problem error={customers.error} onRetry={customers.reload} />

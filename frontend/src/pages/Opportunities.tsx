@@ -53,13 +53,22 @@ export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
             ))}
           </select>
         </div>
-        {opportunities.data && !opportunities.loading && (
-          <output className="count" aria-live="polite" data-testid="opportunity-count">
-            {opportunities.data.length} {opportunities.data.length === 1 ? "opportunity" : "opportunities"}
-          </output>
+        {/* While new rows load, the old ones stay on screen: no flash of an empty page per filter. */}
+        {opportunities.loading && opportunities.data ? (
+          <span className="count" role="status">
+            Updating…
+          </span>
+        ) : (
+          opportunities.data &&
+          !opportunities.error &&
+          !opportunities.loading && (
+            <output className="count" aria-live="polite" data-testid="opportunity-count">
+              {opportunities.data.length} {opportunities.data.length === 1 ? "opportunity" : "opportunities"}
+            </output>
+          )
         )}
       </form>
-      {opportunities.loading ? (
+      {opportunities.loading && !opportunities.data ? (
         <Loading what="opportunities" />
       ) : opportunities.error ? (
         <Problem error={opportunities.error} onRetry={opportunities.reload} />
