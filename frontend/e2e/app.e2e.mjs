@@ -102,6 +102,17 @@ step("filtering by area shows only that area's customers", async () => {
   await shoot("customers-filtered");
 });
 
+step("searching by name narrows the area's customers", async () => {
+  await page.getByLabel("Name").fill("gmbh");
+
+  const noun = COUNTS.swiss_gmbh === 1 ? "customer" : "customers";
+  await page.getByTestId("customer-count").getByText(`${COUNTS.swiss_gmbh} ${noun}`).waitFor();
+  const names = await page.locator("tbody tr td:nth-child(2)").allInnerTexts();
+  assert.ok(names.length > 0);
+  assert.equal(names.length, COUNTS.swiss_gmbh);
+  assert.ok(names.every((name) => /gmbh/i.test(name)));
+});
+
 step("a bad revenue is refused with the server's message beside the field", async () => {
   await page.getByRole("link", { name: "Opportunities" }).click();
   await page.getByTestId("opportunity-count").waitFor();

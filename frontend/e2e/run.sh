@@ -36,7 +36,8 @@ import json
 from django.db.models import Count
 from crm.models import Customer
 by_area = dict(Customer.objects.values_list("area").annotate(n=Count("cid")).order_by())
-print(json.dumps({"customers": Customer.objects.count(), "by_area": by_area}))
+swiss_gmbh = Customer.objects.filter(area="Switzerland", customer_name__icontains="gmbh").count()
+print(json.dumps({"customers": Customer.objects.count(), "by_area": by_area, "swiss_gmbh": swiss_gmbh}))
 ')"
 export E2E_USER E2E_PASSWORD E2E_COUNTS
 
