@@ -6,6 +6,8 @@ export type Column<Row> = {
   label: string;
   render?: (row: Row) => ReactNode;
   numeric?: boolean;
+  // Dates and codes read badly broken over two lines; text columns may wrap.
+  nowrap?: boolean;
 };
 
 type Sort<Row> = { key: keyof Row & string; direction: "ascending" | "descending" };
@@ -83,7 +85,12 @@ export function SortableTable<Row>({
           {sorted.map((row) => (
             <tr key={rowKey(row)}>
               {columns.map((c) => (
-                <td key={c.key} className={c.numeric ? "num" : undefined}>
+                <td
+                  key={c.key}
+                  className={
+                    [c.numeric && "num", c.nowrap && "nowrap"].filter(Boolean).join(" ") || undefined
+                  }
+                >
                   {c.render ? c.render(row) : formatCell(row[c.key])}
                 </td>
               ))}

@@ -12,9 +12,9 @@ export const CUSTOMER_COLUMNS: Column<Customer>[] = [
   { key: "account_executive", label: "Account executive" },
   { key: "technical_specialist", label: "Technical specialist" },
   { key: "industry", label: "Industry" },
-  { key: "contract_type", label: "Contract type" },
-  { key: "contract_start_date", label: "Contract start" },
-  { key: "contract_end_date", label: "Contract end" },
+  { key: "contract_type", label: "Contract type", nowrap: true },
+  { key: "contract_start_date", label: "Contract start", nowrap: true },
+  { key: "contract_end_date", label: "Contract end", nowrap: true },
   { key: "is_active", label: "Active" },
   { key: "is_key_account", label: "Key account" },
 ];

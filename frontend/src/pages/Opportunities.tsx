@@ -11,7 +11,7 @@ const COLUMNS: Column<Opportunity>[] = [
   { key: "customer_name", label: "Customer" },
   { key: "area", label: "Area" },
   { key: "product", label: "Product" },
-  { key: "status", label: "Status" },
+  { key: "status", label: "Status", nowrap: true },
   {
     key: "est_monthly_revenue",
     label: "Est. monthly revenue",
@@ -20,7 +20,7 @@ const COLUMNS: Column<Opportunity>[] = [
   },
   { key: "probability", label: "Probability %", numeric: true },
   { key: "forecast_category", label: "Forecast category" },
-  { key: "expected_close_date", label: "Expected close" },
+  { key: "expected_close_date", label: "Expected close", nowrap: true },
 ];
 
 export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
