@@ -180,6 +180,15 @@ def _immutable_file(path: str, url: str) -> bool:
 
 WHITENOISE_IMMUTABLE_FILE_TEST = _immutable_file
 
+
+def _frontend_headers(headers, path: str, url: str) -> None:
+    # WhiteNoise answers before XFrameOptionsMiddleware runs: the app's page states it itself.
+    if url == "/" or url.endswith(".html"):
+        headers["X-Frame-Options"] = "DENY"
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
+
 # --- API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

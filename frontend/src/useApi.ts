@@ -13,7 +13,7 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
   const [error, setError] = useState<unknown>(undefined);
   const [loading, setLoading] = useState(true);
   const [attempt, setAttempt] = useState(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // The caller names what the loader depends on, as with useEffect.
   const run = useCallback(load, deps);
 
   useEffect(() => {

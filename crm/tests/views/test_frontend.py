@@ -94,6 +94,8 @@ def test_root_serves_the_built_app_and_caches_only_hashed_bundles(settings, tmp_
     assert b"".join(index.streaming_content).startswith(b'<div id="root">')
     assert index["Content-Type"].startswith("text/html")
     assert "immutable" not in index.get("Cache-Control", "")
+    assert index["X-Frame-Options"] == "DENY"
+    assert index["X-Content-Type-Options"] == "nosniff"
     assert bundle.status_code == HTTPStatus.OK
     assert b"".join(bundle.streaming_content) == b"console.log('app')"
     assert "immutable" in bundle["Cache-Control"]
