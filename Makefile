@@ -24,8 +24,8 @@ CHROMIUM ?= /usr/bin/chromium
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
 
 help:
-	@echo "make run    - set up and serve the API + admin on http://$(HOST):$(PORT)/ (SQLite demo data)"
-	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured"
+	@echo "make run    - set up and serve the web app, API and admin on http://$(HOST):$(PORT)/ (SQLite demo data)"
+	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured, then the front end's tests"
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make frontend - build the web app into frontend/dist (Node.js 20.19+); 'make run' does it when it can"
 	@echo "make test-frontend - Vitest component tests and the Playwright end-to-end run (part of 'make test')"
