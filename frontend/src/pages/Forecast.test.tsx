@@ -56,7 +56,7 @@ describe("ForecastPage", () => {
     expect(cells("Total")).toEqual(["1,000,000", "450,000", "1,020,000", "20,000 ahead", "102.0 %", "3"]);
   });
 
-  it("starts from the server's default period and asks for the one chosen", async () => {
+  it("starts from the server's default period and asks for the year chosen, as of its default date", async () => {
     const calls = mockApi((url) => [
       200,
       forecast(
@@ -76,7 +76,7 @@ describe("ForecastPage", () => {
     await user.click(screen.getByRole("button", { name: "Show" }));
 
     expect(await screen.findByText(/^FY2026/)).toBeTruthy();
-    expect(calls.map((c) => c.url.search)).toEqual(["", "?fiscal_year=2026&as_of=2024-12-15"]);
+    expect(calls.map((c) => c.url.search)).toEqual(["", "?fiscal_year=2026"]);
   });
 
   it("shows the server's message for a refused period", async () => {

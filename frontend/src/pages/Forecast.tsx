@@ -56,7 +56,9 @@ export function ForecastPage() {
             min="2000"
             max="2100"
             value={draft.fiscal_year}
-            onChange={(e) => setDraft((d) => ({ ...d, fiscal_year: e.target.value }))}
+            // A date from the previous year lies outside the new one (the API refuses it);
+            // cleared, the server takes today clamped into the chosen fiscal year.
+            onChange={(e) => setDraft((d) => ({ ...d, fiscal_year: e.target.value, as_of: "" }))}
           />
         </div>
         <div className="field">
