@@ -100,7 +100,7 @@ class FiscalYearFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class RevenueActualFilter(django_filters.FilterSet):
+class RevenueActualFilter(StrictFilterSet):
     area = django_filters.ChoiceFilter(choices=Area.choices)
     fiscal_year = FiscalYearFilter(
         method="filter_fiscal_year", label="Fiscal year (FY2025 = months 2024-07 .. 2025-06)."
@@ -121,7 +121,7 @@ class RevenueActualFilter(django_filters.FilterSet):
         return queryset.filter(month__gte=start, month__lte=end)
 
 
-class RevenueTargetFilter(django_filters.FilterSet):
+class RevenueTargetFilter(StrictFilterSet):
     area = django_filters.ChoiceFilter(choices=Area.choices)
     fiscal_year = FiscalYearFilter(field_name="fiscal_year")
 

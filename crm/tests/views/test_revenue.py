@@ -106,6 +106,7 @@ def test_actuals_paging_is_opt_in(reader, actuals):
         ({"limit": "0"}, "limit"),
         ({"limit": "1001"}, "limit"),
         ({"offset": "-1"}, "offset"),
+        ({"aera": "France"}, "aera"),
     ],
 )
 def test_actuals_bad_parameters_give_400_naming_them(reader, actuals, params, attr):
@@ -151,3 +152,20 @@ def test_permissions(api_client, url_name, perm):
     client = _login(api_client, [f"crm.{perm}"])
     assert client.get(url).status_code == HTTPStatus.OK
     assert client.post(url, {}, format="json").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_targets_unknown_parameter_gives_400_naming_it(reader):
+    """A misspelt filter on targets is refused rather than ignored (which would list every row)."""
+    response = reader.get(reverse(TARGETS), {"fiscal_yaer": "2025"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {
+        "type": "validation_error",
+        "errors": [
+            {
+                "code": "unknown_parameter",
+                "detail": "Unknown query parameter 'fiscal_yaer'.",
+                "attr": "fiscal_yaer",
+            }
+        ],
+    }
