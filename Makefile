@@ -15,7 +15,7 @@ PYTHON ?= $(shell for p in python3.13 $$(ls -d $$(pyenv root 2>/dev/null)/versio
 # Settings as the test runs see them; used to decide whether the MySQL suite can run.
 DB_ENGINE = $(shell $(PY) -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intrasoft.settings"); from django.conf import settings; print(settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])' 2>/dev/null)
 
-.PHONY: help install prereqs run test test-sqlite test-mysql lint format mysql-db bench
+.PHONY: help install prereqs run serve test test-sqlite test-mysql lint format mysql-db bench fuzz drill load
 
 # --- Front end (frontend/: React + TypeScript, built with Vite) ---
 # Vite 8 needs Node.js 20.19+; without it the API and admin still run, and the tests say what they skip.
@@ -25,6 +25,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 
 help:
 	@echo "make run    - set up and serve the web app, API and admin on http://$(HOST):$(PORT)/ (SQLite demo data)"
+	@echo "make serve  - the production server (gunicorn, ENVIRONMENT=production; needs SECRET_KEY and ALLOWED_HOSTS)"
 	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured, then the front end's tests"
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make frontend - build the web app into frontend/dist (Node.js 20.19+); 'make run' does it when it can"
@@ -60,10 +61,26 @@ install: $(STAMP)
 run: install
 	@$(MAKE) --no-print-directory frontend-if-node
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py create_crm_tables --if-missing
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py bootstrap_local --host $(HOST) --port $(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production settings unless ENVIRONMENT is set otherwise; the rest comes from the
+# environment and .env (SECRET_KEY, ALLOWED_HOSTS, MYSQL_*). Over plain HTTP on this machine
+# also set SECURE_SSL_REDIRECT=false (production expects TLS at the load balancer).
+SERVE_ENV = ENVIRONMENT=$${ENVIRONMENT:-production} HOST=$(HOST) PORT=$(PORT)
+
+serve: install
+	@$(SERVE_ENV) $(PY) -c 'import intrasoft.settings' || { \
+		echo "make serve: set SECRET_KEY (and ALLOWED_HOSTS) in the environment or .env, e.g."; \
+		echo "  echo SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') >> .env"; exit 1; }
+	$(SERVE_ENV) $(PY) manage.py check --deploy
+	$(SERVE_ENV) $(PY) manage.py migrate --noinput
+	$(SERVE_ENV) $(PY) manage.py createcachetable
+	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(SERVE_ENV) exec $(VENV)/bin/gunicorn -c intrasoft/gunicorn.conf.py intrasoft.wsgi
 
 test: install
 	@echo "== Test suite on SQLite"
@@ -142,3 +159,15 @@ test-frontend: install
 	else \
 		echo "== End-to-end run SKIPPED: no Chromium at $(CHROMIUM) (Debian/Ubuntu: sudo apt-get install chromium; or set CHROMIUM=...)."; \
 	fi
+
+# schemathesis over every operation of /api/schema/ against gunicorn on the demo data (MySQL).
+fuzz: install
+	bash scripts/fuzz.sh
+
+# Stops and restarts a private MariaDB under load; checks 503s and that no create is lost.
+drill: install
+	$(PY) scripts/outage_drill.py
+
+# Throughput and latency under gunicorn on MySQL (wrk, loopback only, bounded in time).
+load: install
+	bash scripts/load.sh

@@ -8,10 +8,11 @@ or credentials; the log line does, tagged with the request id.
 """
 
 import logging
+import sys
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
 from rest_framework import status
@@ -105,9 +106,32 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
+    # Django calls this handler inside its ``except`` block, so the exception is at hand. It
+    # covers what DRF's handler never sees: a middleware (sessions, auth) or a plain Django
+    # view touching a database that is down. That is an outage, not a bug: 503 + Retry-After.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable(request)
     if _is_api(request):
         return JsonResponse(
             _error_body("server_error", "error", "Server Error (500)"),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     return defaults.server_error(request)
+
+
+def database_unavailable(request):
+    if _is_api(request):
+        response = JsonResponse(
+            _error_body(
+                "server_error", ServiceUnavailable.default_code, str(ServiceUnavailable.default_detail)
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    else:
+        response = HttpResponse(
+            "Service temporarily unavailable. Retry shortly.\n",
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content_type="text/plain; charset=utf-8",
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

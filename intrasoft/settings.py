@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "crm.throttling.LoginRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "intrasoft.urls"
@@ -189,6 +190,20 @@ def _frontend_headers(headers, path: str, url: str) -> None:
 
 WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
 
+# --- Cache ---------------------------------------------------------------------------
+# Holds the rate-limit counters. Gunicorn runs several worker processes (and production
+# several hosts), so outside "local" the default is Django's database cache: one table,
+# shared by every worker, created by `manage.py createcachetable` (`make serve` runs it).
+# Memory is per process; a cache server (redis://...) is the choice at larger scale.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://" if IS_LOCAL else "dbcache://django_cache")
+}
+
+# Request bodies above this size are refused with 400 before parsing: the largest legitimate
+# body (an opportunity) is well under 1 KiB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+
+
 # --- API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -212,6 +227,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
+        # Failed logins per client IP and username on the admin and /accounts/login/ forms.
+        "login": env.str("THROTTLE_LOGIN", default="5/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from crm import health
 from crm.frontend import frontend_missing
 
 admin.site.site_header = settings.APP_NAME
@@ -11,6 +12,8 @@ admin.site.site_title = settings.APP_NAME
 admin.site.index_title = "Data administration"
 
 urlpatterns = [
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    re_path(r"^readyz/?$", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # The sign-in page shows the application's name; the rest of django.contrib.auth.urls as is.
     path(
