@@ -195,9 +195,8 @@ WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
 # several hosts), so outside "local" the default is Django's database cache: one table,
 # shared by every worker, created by `manage.py createcachetable` (`make serve` runs it).
 # Memory is per process; a cache server (redis://...) is the choice at larger scale.
-CACHES = {
-    "default": env.cache_url("CACHE_URL", default="locmemcache://" if IS_LOCAL else "dbcache://django_cache")
-}
+_cache_url = env.str("CACHE_URL", default="") or ("locmemcache://" if IS_LOCAL else "dbcache://django_cache")
+CACHES = {"default": environ.Env.cache_url_config(_cache_url)}
 
 # Request bodies above this size are refused with 400 before parsing: the largest legitimate
 # body (an opportunity) is well under 1 KiB.
