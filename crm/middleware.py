@@ -9,6 +9,9 @@ import logging
 import re
 import uuid
 
+from django.conf import settings
+from django.http import JsonResponse
+
 _request_id = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -39,3 +42,34 @@ class RequestIdLogFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = _request_id.get()
         return True
+
+
+# --- Request body size ---------------------------------------------------------------------
+class RequestBodyLimitMiddleware:
+    """Refuse API bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413 in the error shape.
+
+    Django enforces the limit only when a body is read through ``request.body`` or
+    ``request.POST``; DRF's parsers read the stream directly and would parse any size. The
+    declared length is checked before anything is read, so an oversized body costs nothing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                detail = f"The request body is larger than {limit} bytes."
+                return JsonResponse(
+                    {
+                        "type": "client_error",
+                        "errors": [{"code": "request_too_large", "detail": detail, "attr": None}],
+                    },
+                    status=413,
+                )
+        return self.get_response(request)
