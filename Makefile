@@ -162,7 +162,7 @@ test-frontend: install
 
 # schemathesis over every operation of /api/schema/ against gunicorn on the demo data (MySQL).
 fuzz: install
-	bash scripts/fuzz.sh
+	$(PY) scripts/fuzz.py
 
 # Stops and restarts a private MariaDB under load; checks 503s and that no create is lost.
 drill: install
