@@ -61,7 +61,7 @@ def mysql_env(db_name: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-def _mysql_admin(env: dict[str, str], sql: str) -> None:
+def mysql_query(env: dict[str, str], sql: str, *, db: str | None = None) -> list[tuple]:
     import MySQLdb
 
     conn = MySQLdb.connect(
@@ -70,11 +70,18 @@ def _mysql_admin(env: dict[str, str], sql: str) -> None:
         user=env["MYSQL_USER"],
         password=env.get("MYSQL_PASSWORD", ""),
         connect_timeout=5,
+        **({"db": db} if db else {}),
     )
     try:
-        conn.cursor().execute(sql)
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return list(cursor.fetchall())
     finally:
         conn.close()
+
+
+def _mysql_admin(env: dict[str, str], sql: str) -> None:
+    mysql_query(env, sql)
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -1,0 +1,158 @@
+"""Load run: throughput and latency of gunicorn on MySQL, from loopback, bounded in time.
+
+    python scripts/load.py        # MYSQL_HOST etc. as for the MySQL test suite; needs wrk
+
+A throwaway MySQL database (test_intrasoft_load) gets the demo data; gunicorn serves it with
+the production settings and its default worker count on 127.0.0.1:LOAD_PORT (8107). wrk then
+runs
+
+1. a mix of list (40%), detail (40%) and create (20%) requests at increasing concurrency,
+   LOAD_STEP_SECONDS each (default 10 s x 6 steps = 60 s): the maximum throughput;
+2. at half of that maximum, LOAD_TARGET_SECONDS each (default 20 s): detail reads only,
+   creates only, and the mix: the latency targets (p99 < 100 ms) apply here.
+
+It prints a table (requests/s, p50/p95/p99/max latency, errors) and exits non-zero if any
+request failed or a target was missed. The database is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from serverkit import ROOT, api_token, create_database, drop_database, gunicorn, log, mysql_env, mysql_query
+
+PORT = int(os.environ.get("LOAD_PORT", "8107"))
+STEP_SECONDS = int(os.environ.get("LOAD_STEP_SECONDS", "10"))
+TARGET_SECONDS = int(os.environ.get("LOAD_TARGET_SECONDS", "20"))
+CONCURRENCY = [int(c) for c in os.environ.get("LOAD_CONCURRENCY", "1,2,4,8,16,32").split(",")]
+TARGET_CONNECTIONS = 4
+P99_TARGET_MS = 100.0
+SCRIPT = ROOT / "scripts" / "load.lua"
+
+
+def wrk(token: str, cids: list[int], mix: str, connections: int, seconds: int, delay_ms: float = 0) -> dict:
+    env = {
+        **os.environ,
+        "LOAD_TOKEN": token,
+        "LOAD_CIDS": ",".join(map(str, cids)),
+        "LOAD_MIX": mix,
+        "LOAD_DELAY_MS": str(int(delay_ms)),
+    }
+    threads = min(connections, 2)
+    result = subprocess.run(
+        [
+            shutil.which("wrk") or "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(SCRIPT),
+            f"http://127.0.0.1:{PORT}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("LOAD_RESULT "))
+    figures = json.loads(line.removeprefix("LOAD_RESULT "))
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    figures["errors"] = sum(
+        figures[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx")
+    )
+    figures.update(mix=mix, connections=connections)
+    return figures
+
+
+def row(label: str, f: dict) -> str:
+    ms = {k: f[f"{k}_us"] / 1000 for k in ("p50", "p95", "p99", "max")}
+    return (
+        f"| {label:<28} | {f['connections']:>3} | {f['rps']:>7.1f} | {ms['p50']:>6.1f} | {ms['p95']:>6.1f} "
+        f"| {ms['p99']:>6.1f} | {ms['max']:>7.1f} | {f['errors']:>6} |"
+    )
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        log("load: wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
+        return 2
+    env = mysql_env(os.environ.get("LOAD_MYSQL_DB", "test_intrasoft_load"))
+    log(f"load: preparing MySQL database {env['MYSQL_DB']} with the demo data")
+    create_database(env)
+    token = api_token(env, "load-editor", "editor")
+    cids = [r[0] for r in mysql_query(env, "SELECT cid FROM customer ORDER BY cid", db=env["MYSQL_DB"])]
+    problems = []
+    try:
+        with gunicorn(env, PORT):
+            workers = os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) * 2 + 1)
+            log(f"load: gunicorn with {workers} sync workers on 127.0.0.1:{PORT}; machine: {machine()}")
+            # Warm up: connections, imports, the first queries.
+            wrk(token, cids, "mixed", 2, 3)
+            header = "\n".join(
+                [
+                    "| run                          |   c |   req/s | p50 ms | p95 ms | p99 ms |  max ms | errors |",
+                    "|------------------------------|-----|---------|--------|--------|--------|---------|--------|",
+                ]
+            )
+            steps = []
+            for connections in CONCURRENCY:
+                figures = wrk(token, cids, "mixed", connections, STEP_SECONDS)
+                steps.append(figures)
+                p99 = figures["p99_us"] / 1000
+                log(f"load: mixed c={connections}: {figures['rps']:.0f} req/s, p99 {p99:.1f} ms")
+            peak = max(steps, key=lambda f: f["rps"])
+            half = peak["rps"] / 2
+            # Each of the connections waits between requests so that together they send about
+            # half the peak rate (wrk is closed-loop: a slower answer lowers the rate).
+            base_ms = min(f["p50_us"] for f in steps) / 1000
+            delay_ms = max(0.0, TARGET_CONNECTIONS * 1000 / half - base_ms)
+            targets = {}
+            for mix in ("detail", "create", "mixed"):
+                targets[mix] = wrk(token, cids, mix, TARGET_CONNECTIONS, TARGET_SECONDS, delay_ms)
+            print("\n" + header)
+            for f in steps:
+                print(row(f"mixed, step {f['connections']}", f))
+            for mix, f in targets.items():
+                print(row(f"{mix} at ~50% of peak", f))
+            print(
+                f"\npeak {peak['rps']:.0f} req/s (mixed, c={peak['connections']}); "
+                f"half-peak runs aimed at {half:.0f} req/s. Machine: {machine()}."
+            )
+            for f in steps + list(targets.values()):
+                if f["errors"]:
+                    problems.append(f"{f['mix']} c={f['connections']}: {f['errors']} errors")
+            for mix in ("detail", "create"):
+                p99 = targets[mix]["p99_us"] / 1000
+                if p99 >= P99_TARGET_MS:
+                    problems.append(f"{mix} p99 {p99:.1f} ms at half peak (target < {P99_TARGET_MS:.0f} ms)")
+    finally:
+        drop_database(env)
+    for problem in problems:
+        log(f"load: MISSED: {problem}")
+    log("load: all targets met" if not problems else "load: targets missed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
