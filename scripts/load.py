@@ -34,6 +34,10 @@ CONCURRENCY = [int(c) for c in os.environ.get("LOAD_CONCURRENCY", "1,2,4,8,16,32
 TARGET_CONNECTIONS = 4
 P99_TARGET_MS = 100.0
 SCRIPT = ROOT / "scripts" / "load.lua"
+HEADER = (
+    "| run                          |   c |   req/s | p50 ms | p95 ms | p99 ms |  max ms | errors |\n"
+    "|------------------------------|-----|---------|--------|--------|--------|---------|--------|"
+)
 
 
 def wrk(token: str, cids: list[int], mix: str, connections: int, seconds: int, delay_ms: float = 0) -> dict:
@@ -109,12 +113,6 @@ def main() -> int:
             log(f"load: gunicorn with {workers} sync workers on 127.0.0.1:{PORT}; machine: {machine()}")
             # Warm up: connections, imports, the first queries.
             wrk(token, cids, "mixed", 2, 3)
-            header = "\n".join(
-                [
-                    "| run                          |   c |   req/s | p50 ms | p95 ms | p99 ms |  max ms | errors |",
-                    "|------------------------------|-----|---------|--------|--------|--------|---------|--------|",
-                ]
-            )
             steps = []
             for connections in CONCURRENCY:
                 figures = wrk(token, cids, "mixed", connections, STEP_SECONDS)
@@ -130,7 +128,7 @@ def main() -> int:
             targets = {}
             for mix in ("detail", "create", "mixed"):
                 targets[mix] = wrk(token, cids, mix, TARGET_CONNECTIONS, TARGET_SECONDS, delay_ms)
-            print("\n" + header)
+            print("\n" + HEADER)
             for f in steps:
                 print(row(f"mixed, step {f['connections']}", f))
             for mix, f in targets.items():
