@@ -34,6 +34,9 @@ else:
         # One line, no traceback: this is an operator's mistake, not a bug.
         sys.exit(f"SECRET_KEY must be set when ENVIRONMENT={ENVIRONMENT} (only 'local' has a default).")
 
+# Former keys, still accepted for sessions and CSRF tokens while a new key rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 DEBUG = env.bool("DEBUG", default=IS_LOCAL)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if IS_LOCAL else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -131,3 +131,22 @@ def test_check_deploy_is_clean(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_former_secret_keys_are_accepted_during_a_rotation(tmp_path):
+    """SECRET_KEY_FALLBACKS keeps sessions signed with the old key valid while a new key rolls out."""
+    old_key = secrets.token_urlsafe(50)
+    probe = (
+        "import django; django.setup(); from django.core import signing; "
+        f"print(signing.loads(signing.dumps('still-valid', key={old_key!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=_production_env(tmp_path, SECRET_KEY_FALLBACKS=old_key),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "still-valid"
