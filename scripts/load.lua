@@ -1,5 +1,6 @@
 -- wrk script for scripts/load.py: a mix of list, detail and create requests.
 -- Environment: LOAD_TOKEN (an editor's API token), LOAD_CIDS (comma-separated customer ids),
+-- LOAD_OIDS (comma-separated opportunity ids),
 -- LOAD_MIX ("mixed", "list", "detail" or "create"), LOAD_DELAY_MS (pause before each request
 -- on a connection, to hold a rate below the maximum).
 
@@ -17,6 +18,10 @@ local write_headers = {
   ["Accept"] = "application/json",
   ["Content-Type"] = "application/json",
 }
+local oids = {}
+for oid in string.gmatch(os.getenv("LOAD_OIDS") or "", "%x+") do
+  oids[#oids + 1] = oid
+end
 local counter = 0
 
 function setup(thread)
@@ -32,7 +37,7 @@ local function list()
 end
 
 local function detail()
-  return wrk.format("GET", "/api/customers/" .. cids[math.random(#cids)], read_headers)
+  return wrk.format("GET", "/api/opportunities/" .. oids[math.random(#oids)], read_headers)
 end
 
 local function create()

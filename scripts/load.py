@@ -6,7 +6,7 @@ A throwaway MySQL database (test_intrasoft_load) gets the demo data; gunicorn se
 the production settings and its default worker count on 127.0.0.1:LOAD_PORT (8107). wrk then
 runs
 
-1. a mix of list (40%), detail (40%) and create (20%) requests at increasing concurrency,
+1. a mix of opportunity list (40%), detail (40%) and create (20%) at increasing concurrency,
    LOAD_STEP_SECONDS each (default 10 s x 6 steps = 60 s): the maximum throughput;
 2. at half of that maximum, LOAD_TARGET_SECONDS each (default 20 s): detail reads only,
    creates only, and the mix: the latency targets (p99 < 100 ms) apply here.
@@ -40,11 +40,12 @@ HEADER = (
 )
 
 
-def wrk(token: str, cids: list[int], mix: str, connections: int, seconds: int, delay_ms: float = 0) -> dict:
+def wrk(ids: dict, mix: str, connections: int, seconds: int, delay_ms: float = 0) -> dict:
     env = {
         **os.environ,
-        "LOAD_TOKEN": token,
-        "LOAD_CIDS": ",".join(map(str, cids)),
+        "LOAD_TOKEN": ids["token"],
+        "LOAD_CIDS": ",".join(map(str, ids["cids"])),
+        "LOAD_OIDS": ",".join(ids["oids"]),
         "LOAD_MIX": mix,
         "LOAD_DELAY_MS": str(int(delay_ms)),
     }
@@ -105,17 +106,21 @@ def main() -> int:
     log(f"load: preparing MySQL database {env['MYSQL_DB']} with the demo data")
     create_database(env)
     token = api_token(env, "load-editor", "editor")
-    cids = [r[0] for r in mysql_query(env, "SELECT cid FROM customer ORDER BY cid", db=env["MYSQL_DB"])]
+    ids = {
+        "token": token,
+        "cids": [r[0] for r in mysql_query(env, "SELECT cid FROM customer ORDER BY cid", db=env["MYSQL_DB"])],
+        "oids": [r[0] for r in mysql_query(env, "SELECT oid FROM crm_opportunities", db=env["MYSQL_DB"])],
+    }
     problems = []
     try:
         with gunicorn(env, PORT):
             workers = os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) * 2 + 1)
             log(f"load: gunicorn with {workers} sync workers on 127.0.0.1:{PORT}; machine: {machine()}")
             # Warm up: connections, imports, the first queries.
-            wrk(token, cids, "mixed", 2, 3)
+            wrk(ids, "mixed", 2, 3)
             steps = []
             for connections in CONCURRENCY:
-                figures = wrk(token, cids, "mixed", connections, STEP_SECONDS)
+                figures = wrk(ids, "mixed", connections, STEP_SECONDS)
                 steps.append(figures)
                 p99 = figures["p99_us"] / 1000
                 log(f"load: mixed c={connections}: {figures['rps']:.0f} req/s, p99 {p99:.1f} ms")
@@ -127,7 +132,7 @@ def main() -> int:
             delay_ms = max(0.0, TARGET_CONNECTIONS * 1000 / half - base_ms)
             targets = {}
             for mix in ("detail", "create", "mixed"):
-                targets[mix] = wrk(token, cids, mix, TARGET_CONNECTIONS, TARGET_SECONDS, delay_ms)
+                targets[mix] = wrk(ids, mix, TARGET_CONNECTIONS, TARGET_SECONDS, delay_ms)
             print("\n" + HEADER)
             for f in steps:
                 print(row(f"mixed, step {f['connections']}", f))

@@ -171,6 +171,7 @@ class Outcome:
 class Load:
     token: str
     cids: list[int]
+    oids: list[str]
     outcomes: list[Outcome] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -217,7 +218,7 @@ class Load:
             if kind == "list":
                 outcome = self.request("list", "GET", "/api/opportunities?limit=20&ordering=-created_at")
             elif kind == "detail":
-                outcome = self.request("detail", "GET", f"/api/customers/{rng.choice(self.cids)}")
+                outcome = self.request("detail", "GET", f"/api/opportunities/{rng.choice(self.oids)}")
             else:
                 outcome = self.request(
                     "create",
@@ -324,10 +325,11 @@ def main() -> int:
         create_database(env)
         token = api_token(env, "drill-editor", "editor")
         cids = [row[0] for row in db.query(db_name, "SELECT cid FROM customer ORDER BY cid LIMIT 50")]
+        oids = [row[0] for row in db.query(db_name, "SELECT oid FROM crm_opportunities ORDER BY oid")]
         log_path = db.tmp / "gunicorn.log"
         with gunicorn(env, APP_PORT, workers=3, log_path=log_path) as server:
             master = server.pid
-            load = Load(token=token, cids=cids)
+            load = Load(token=token, cids=cids, oids=oids)
             threads = [threading.Thread(target=load.client, args=(n,), daemon=True) for n in range(CLIENTS)]
             for thread in threads:
                 thread.start()
