@@ -11,13 +11,16 @@ from django.core.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
 MAX_LIMIT = 1000
+# No table here can hold more rows than a signed INT counts; a larger offset is a mistake, and
+# past 2**63 it would overflow the database's own LIMIT/OFFSET arithmetic (a 500, not a 400).
+MAX_OFFSET = 2**31 - 1
 # Used when only ``offset`` is given.
 DEFAULT_LIMIT = 100
 
 
 class _PageParamsForm(forms.Form):
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
-    offset = forms.IntegerField(required=False, min_value=0)
+    offset = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
 
     def __init__(self, data):
         super().__init__(data)
@@ -49,6 +52,17 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
         self.parse(request)
         self.count = self.get_count(queryset)
         return list(queryset[self.offset : self.offset + self.limit])
+
+    def get_schema_operation_parameters(self, view):
+        # The bounds the form enforces, so clients (and schemathesis) know them.
+        bounds = {
+            self.limit_query_param: {"minimum": 1, "maximum": MAX_LIMIT},
+            self.offset_query_param: {"minimum": 0, "maximum": MAX_OFFSET},
+        }
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {**parameter["schema"], **bounds.get(parameter["name"], {})}
+        return parameters
 
     def get_paginated_response_bytes(self, results: bytes) -> bytes:
         """The paged body around results already encoded by ``encode_rows``."""
