@@ -88,7 +88,8 @@ class OrderingFilter(django_filters.OrderingFilter):
 # --- Revenue ---------------------------------------------------------------------------
 
 
-@extend_schema_field(OpenApiTypes.INT)
+# The bounds the form field enforces, in the schema too (schemathesis sends what it allows).
+@extend_schema_field({"type": "integer", "minimum": MIN_FISCAL_YEAR, "maximum": MAX_FISCAL_YEAR})
 class FiscalYearFilter(django_filters.NumberFilter):
     """A whole fiscal year such as 2025 (NumberFilter alone would accept 2025.5)."""
 

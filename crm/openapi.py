@@ -6,8 +6,14 @@ with the serializers below, and they appear nowhere else.
 """
 
 from django.db import models
+from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from drf_standardized_errors.openapi_utils import (
+    get_flat_serializer_fields,
+    get_form_fields_with_error_codes,
+    get_serializer_fields_with_error_codes,
+)
 from rest_framework import serializers
 
 OPT_IN_ERROR_STATUS_CODES = frozenset({"409", "412", "422"})
@@ -18,6 +24,48 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if status_code in OPT_IN_ERROR_STATUS_CODES:
             return False
         return super()._should_add_error_response(responses, status_code)
+
+    def _get_filter_parameters(self):
+        # django-filter (and DRF's search/ordering) read a blank value as "not given": ?area=
+        # lists everything, it is not a 400. The schema says so, for clients and schemathesis.
+        return [
+            {**parameter, "allowEmptyValue": True} if parameter.get("in") == "query" else parameter
+            for parameter in super()._get_filter_parameters()
+        ]
+
+    # drf-standardized-errors documents the validation errors of request bodies and of
+    # django-filter filters. Views that validate their query string with a serializer
+    # (``extend_schema(parameters=[QuerySerializer])``: forecast, data quality) answer the same
+    # 400, so its fields' error codes are documented too.
+    def _query_serializers(self) -> list:
+        if self.method in ("PUT", "PATCH", "POST"):
+            return []
+        return [force_instance(p) for p in self.get_override_parameters() if is_serializer(p)]
+
+    # The same for a list's limit/offset, which the paginator validates with its own form.
+    def _paging_form(self):
+        from .pagination import OptInLimitOffsetPagination, _PageParamsForm
+
+        if self.method != "GET" or not self._is_list_view():
+            return None
+        if not isinstance(self._get_paginator(), OptInLimitOffsetPagination):
+            return None
+        return _PageParamsForm({"limit": "", "offset": ""})  # both present: "required" counts too
+
+    def _should_add_validation_error_response(self) -> bool:
+        return (
+            super()._should_add_validation_error_response()
+            or bool(self._query_serializers())
+            or self._paging_form() is not None
+        )
+
+    def _determine_fields_with_error_codes(self):
+        fields = super()._determine_fields_with_error_codes()
+        for serializer in self._query_serializers():
+            fields += get_serializer_fields_with_error_codes(get_flat_serializer_fields(serializer))
+        if (form := self._paging_form()) is not None:
+            fields += get_form_fields_with_error_codes(form)
+        return fields
 
 
 def _error_response_serializer(status_code: int, codes: models.TextChoices, error_type):

@@ -134,7 +134,9 @@ DATA_QUALITY_PERMISSIONS = ("crm.view_customer", *FORECAST_PERMISSIONS)
 
 
 def _period(request) -> dict:
-    params = ForecastQuerySerializer(data=request.query_params)
+    # A plain dict, not the QueryDict: DRF reads a blank value in a QueryDict as "not given",
+    # and ``as_of=`` is a mistake to report (400), not a request for the default.
+    params = ForecastQuerySerializer(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return params.validated_data
 
