@@ -512,3 +512,24 @@ def test_a_reader_attempting_every_write_gets_403(reader_client, rows):
         assert_client_error(response, response.status_code)
     assert HTTPStatus.FORBIDDEN in {r.status_code for r in attempts}
     assert _snapshot() == before
+
+
+needs_forecast = pytest.mark.skipif(
+    not _routed("api:forecast"), reason="forecast API not routed on this branch"
+)
+
+
+@needs_forecast
+@pytest.mark.parametrize("name", ["api:forecast", "api:data-quality"])
+@pytest.mark.parametrize(
+    "params", [{"as_of": ""}, {"fiscal_year": ""}, {"fiscal_year": HUGE}, {"as_of": "2024-13-45"}]
+)
+def test_blank_or_impossible_period_parameters_are_a_400(name, params):
+    """A blank or impossible fiscal_year/as_of is reported (400 naming it), not silently defaulted."""
+    client = _token_client(
+        UserFactory(permissions=_perms((*READER_PERMISSIONS, "view_customer", "view_opportunity")))
+    )
+    response = client.get(reverse(name), params)
+    assert_client_error(
+        response, HTTPStatus.BAD_REQUEST, error_type="validation_error", attr=next(iter(params))
+    )
