@@ -63,6 +63,8 @@ def main() -> int:
                 "junit",
                 "--report-dir",
                 str(REPORT_DIR),
+                # Extra arguments go to schemathesis, e.g. --include-path-regex '^/api/forecast'.
+                *sys.argv[1:],
             ]
             log(f"fuzz: schemathesis, {EXAMPLES} examples per operation, seed {SEED}")
             try:
