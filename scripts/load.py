@@ -102,7 +102,10 @@ def main() -> int:
     if not shutil.which("wrk"):
         log("load: wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
         return 2
-    env = mysql_env(os.environ.get("LOAD_MYSQL_DB", "test_intrasoft_load"))
+    # LOAD_CACHE_URL compares where the rate-limit counters live (default: the database cache).
+    env = mysql_env(
+        os.environ.get("LOAD_MYSQL_DB", "test_intrasoft_load"), CACHE_URL=os.environ.get("LOAD_CACHE_URL", "")
+    )
     log(f"load: preparing MySQL database {env['MYSQL_DB']} with the demo data")
     create_database(env)
     token = api_token(env, "load-editor", "editor")
