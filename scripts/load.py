@@ -131,7 +131,8 @@ def main() -> int:
             half = peak["rps"] / 2
             # Each of the connections waits between requests so that together they send about
             # half the peak rate (wrk is closed-loop: a slower answer lowers the rate).
-            base_ms = min(f["p50_us"] for f in steps) / 1000
+            # The typical answer time near that rate comes from the step whose rate was closest.
+            base_ms = min(steps, key=lambda f: abs(f["rps"] - half))["p50_us"] / 1000
             delay_ms = max(0.0, TARGET_CONNECTIONS * 1000 / half - base_ms)
             targets = {}
             for mix in ("detail", "create", "mixed"):
