@@ -9,7 +9,6 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict, ErrorList
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import Area, ForecastCategory, Product, Status, fiscal_year_bounds
