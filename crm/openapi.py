@@ -7,13 +7,16 @@ with the serializers below, and they appear nowhere else.
 
 from django.db import models
 from drf_spectacular.plumbing import force_instance, is_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum, ValidationErrorEnum
 from drf_standardized_errors.openapi_utils import (
+    get_error_serializer,
     get_flat_serializer_fields,
     get_form_fields_with_error_codes,
     get_serializer_fields_with_error_codes,
 )
+from inflection import camelize
 from rest_framework import serializers
 
 OPT_IN_ERROR_STATUS_CODES = frozenset({"409", "412", "422"})
@@ -58,6 +61,36 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             or bool(self._query_serializers())
             or self._paging_form() is not None
         )
+
+    # A StrictFilterSet answers an unknown query parameter with an error whose attr is that
+    # parameter's name: any string. The library's error list is discriminated by attr, which
+    # cannot express "any other name", so such lists are a plain oneOf with one more member.
+    def _rejects_unknown_parameters(self) -> bool:
+        from .filters import StrictFilterSet
+
+        filterset = getattr(self.view, "filterset_class", None)
+        return self.method == "GET" and isinstance(filterset, type) and issubclass(filterset, StrictFilterSet)
+
+    def _get_serializer_for_validation_error_response(self):
+        if not self._rejects_unknown_parameters():
+            return super()._get_serializer_for_validation_error_response()
+        operation_id = self.get_operation_id()
+        codes_by_field = self._get_validation_error_codes_by_field(self._determine_fields_with_error_codes())
+        members = [get_error_serializer(operation_id, name, codes) for name, codes in codes_by_field.items()]
+
+        class ValidationErrorSerializer(serializers.Serializer):
+            type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
+            errors = PolymorphicProxySerializer(
+                component_name=f"{camelize(operation_id)}Error",
+                resource_type_field_name=None,
+                serializers=[*members, UnknownParameterErrorSerializer],
+                many=True,
+            )
+
+            class Meta:
+                ref_name = f"{camelize(operation_id)}ValidationError"
+
+        return ValidationErrorSerializer
 
     def _determine_fields_with_error_codes(self):
         fields = super()._determine_fields_with_error_codes()
@@ -119,3 +152,12 @@ def canonical_paths(endpoints):
         )
         for path, path_regex, method, callback in endpoints
     ]
+
+
+class UnknownParameterErrorSerializer(serializers.Serializer):
+    attr = serializers.CharField(help_text="The unknown query parameter's name.")
+    code = serializers.ChoiceField(choices=[("unknown_parameter", "unknown_parameter")])
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "UnknownParameterError"

@@ -29,7 +29,7 @@ from .errors import Conflict, PreconditionFailed, UnprocessableEntity
 from .filters import CustomerFilter, OpportunityFilter, RevenueActualFilter, RevenueTargetFilter
 from .models import Customer, Opportunity, RevenueActual, RevenueTarget
 from .openapi import ErrorResponse409Serializer, ErrorResponse412Serializer, ErrorResponse422Serializer
-from .pagination import MAX_LIMIT, OptInLimitOffsetPagination
+from .pagination import MAX_LIMIT, MAX_OFFSET, OptInLimitOffsetPagination
 from .permissions import ModelPermissions, view_permission
 from .rendering import PreEncodedJSONRenderer, encode_rows
 from .selectors import (
@@ -201,13 +201,13 @@ class DataQualityView(APIView):
 PAGING_PARAMETERS = [
     OpenApiParameter(
         "limit",
-        int,
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
         description=f"Page size, 1 to {MAX_LIMIT} (more is a 400). Giving `limit` or `offset` turns on "
         "paging: the body becomes `{count, next, previous, results}`.",
     ),
     OpenApiParameter(
         "offset",
-        int,
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
         description="Rows to skip, 0 or more. Alone, it pages with `limit` 100.",
     ),
 ]
