@@ -200,7 +200,11 @@ WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
 # several hosts), so outside "local" the default is Django's database cache: one table,
 # shared by every worker, created by `manage.py createcachetable` (`make serve` runs it).
 # Memory is per process; a cache server (redis://...) is the choice at larger scale.
-_cache_url = env.str("CACHE_URL", default="") or ("locmemcache://" if IS_LOCAL else "dbcache://django_cache")
+# Django culls a third of the entries past MAX_ENTRIES (300 by default): counters of callers
+# that are still counted would vanish under many distinct clients, so the table may grow.
+_cache_url = env.str("CACHE_URL", default="") or (
+    "locmemcache://" if IS_LOCAL else "dbcache://django_cache?max_entries=10000"
+)
 CACHES = {"default": environ.Env.cache_url_config(_cache_url)}
 
 # Request bodies above this size are refused with 400 before parsing: the largest legitimate

@@ -32,7 +32,7 @@ from django.contrib.auth.models import User
 User.objects.create_user("ops", password="correct-horse-battery-staple", is_staff=True)
 plain_static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 plain = {**settings.STORAGES, "staticfiles": plain_static}
-out = {"cache": settings.CACHES["default"]["BACKEND"]}
+out = {"cache": settings.CACHES["default"]["BACKEND"], "max_entries": settings.CACHES["default"]["OPTIONS"]}
 with override_settings(STORAGES=plain):
     c = Client(raise_request_exception=False)
     r = c.get("/healthz", secure=True)
@@ -116,6 +116,7 @@ def test_session_and_csrf_cookies_are_secure(production):
 def test_rate_limits_use_a_cache_shared_by_all_workers(production):
     """Outside local the counters live in the database cache, so every worker sees the same count."""
     assert production["cache"] == "django.core.cache.backends.db.DatabaseCache"
+    assert production["max_entries"] == {"MAX_ENTRIES": 10000}
     assert production["failed_logins"] == [200] * 5 + [429]
 
 
