@@ -170,4 +170,4 @@ drill: install
 
 # Throughput and latency under gunicorn on MySQL (wrk, loopback only, bounded in time).
 load: install
-	bash scripts/load.sh
+	$(PY) scripts/load.py
