@@ -87,6 +87,21 @@ class OrderingFilter(django_filters.OrderingFilter):
 # --- Revenue ---------------------------------------------------------------------------
 
 
+# customer.cid is an INT column: a value outside its range is a 400 naming the parameter, not
+# a number the database driver cannot bind (SQLite raises OverflowError: a 500).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX})
+class CidFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", INT_MIN)
+        kwargs.setdefault("max_value", INT_MAX)
+        super().__init__(*args, **kwargs)
+
+
 # The bounds the form field enforces, in the schema too (schemathesis sends what it allows).
 @extend_schema_field({"type": "integer", "minimum": MIN_FISCAL_YEAR, "maximum": MAX_FISCAL_YEAR})
 class FiscalYearFilter(django_filters.NumberFilter):
@@ -162,7 +177,7 @@ class CustomerFilter(StrictFilterSet):
 
 
 class OpportunityFilter(StrictFilterSet):
-    cid = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    cid = CidFilter(field_name="customer_id", help_text="Customer id.")
     status = django_filters.ChoiceFilter(choices=Status.choices)
     product = django_filters.ChoiceFilter(choices=Product.choices)
     forecast_category = django_filters.ChoiceFilter(choices=ForecastCategory.choices)
