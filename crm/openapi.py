@@ -62,17 +62,32 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             or self._paging_form() is not None
         )
 
-    # A StrictFilterSet answers an unknown query parameter with an error whose attr is that
-    # parameter's name: any string. The library's error list is discriminated by attr, which
-    # cannot express "any other name", so such lists are a plain oneOf with one more member.
-    def _rejects_unknown_parameters(self) -> bool:
+    # A StrictFilterSet answers an unknown query parameter, and a body serializer marked
+    # ``rejects_unknown_fields`` an unknown field, with an error whose attr is that name: any
+    # string. The library's error list is discriminated by attr, which cannot express "any
+    # other name", so such lists are a plain oneOf with one more member.
+    def _unknown_name_error(self):
         from .filters import StrictFilterSet
 
+        if self.method in ("PUT", "PATCH", "POST"):
+            serializer = self.get_request_serializer()
+            if getattr(serializer, "rejects_unknown_fields", False):
+                return UnknownFieldErrorSerializer
+            return None
         filterset = getattr(self.view, "filterset_class", None)
-        return self.method == "GET" and isinstance(filterset, type) and issubclass(filterset, StrictFilterSet)
+        if self.method == "GET" and isinstance(filterset, type) and issubclass(filterset, StrictFilterSet):
+            return UnknownParameterErrorSerializer
+        return None
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and getattr(serializer, "rejects_unknown_fields", False):
+            schema = {**schema, "additionalProperties": False}
+        return schema
 
     def _get_serializer_for_validation_error_response(self):
-        if not self._rejects_unknown_parameters():
+        unknown_name_error = self._unknown_name_error()
+        if unknown_name_error is None:
             return super()._get_serializer_for_validation_error_response()
         operation_id = self.get_operation_id()
         codes_by_field = self._get_validation_error_codes_by_field(self._determine_fields_with_error_codes())
@@ -83,7 +98,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             errors = PolymorphicProxySerializer(
                 component_name=f"{camelize(operation_id)}Error",
                 resource_type_field_name=None,
-                serializers=[*members, UnknownParameterErrorSerializer],
+                serializers=[*members, unknown_name_error],
                 many=True,
             )
 
@@ -161,3 +176,12 @@ class UnknownParameterErrorSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "UnknownParameterError"
+
+
+class UnknownFieldErrorSerializer(serializers.Serializer):
+    attr = serializers.CharField(help_text="The unknown field's name.")
+    code = serializers.ChoiceField(choices=[("unknown_field", "unknown_field")])
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "UnknownFieldError"

@@ -4,6 +4,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .choices import MAX_MONTHLY_REVENUE, Area, ForecastCategory, Product, Status
@@ -204,6 +205,16 @@ class VocabularyField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+# As documented: a decimal string > 0 with at most 10 whole digits and 2 places (the field
+# also takes a JSON number and "1.500"-style trailing zeros, a lenience the schema leaves out).
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^(?!0*(\.0*)?$)[0-9]{1,10}(\.[0-9]{1,2})?$",
+        "example": "1234.50",
+    }
+)
 class MonthlyRevenueField(serializers.DecimalField):
     """est_monthly_revenue: a JSON number or numeric string; NaN, infinity and booleans refused.
 
@@ -214,7 +225,13 @@ class MonthlyRevenueField(serializers.DecimalField):
     default_error_messages = {"invalid": "A number or numeric string is required."}
 
     def __init__(self, **kwargs):
-        super().__init__(max_digits=12, decimal_places=2, max_value=MAX_MONTHLY_REVENUE, **kwargs)
+        super().__init__(
+            max_digits=12,
+            decimal_places=2,
+            max_value=MAX_MONTHLY_REVENUE,
+            min_value=Decimal("0.01"),
+            **kwargs,
+        )
         # The service's rule replaces DRF's digit counting, which would refuse "1.500".
         self.validators = []
 
@@ -237,6 +254,9 @@ class MonthlyRevenueField(serializers.DecimalField):
 
 class OpportunityInputSerializer(serializers.Serializer):
     """The body of POST, PUT and PATCH /api/opportunities."""
+
+    # Read by crm/openapi.py: the schema says so (additionalProperties: false, unknown_field).
+    rejects_unknown_fields = True
 
     # Fields of the representation a client may send back (e.g. a GET body edited and PUT):
     # accepted and ignored. Any other unknown field is refused.

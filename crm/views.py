@@ -346,17 +346,23 @@ logger = logging.getLogger(__name__)
 OPPORTUNITY_PAGING_PARAMETERS = [
     OpenApiParameter(
         "limit",
-        int,
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
         description=f"Page size, 1 to {MAX_LIMIT}. Giving `limit` or `offset` turns on paging: the body "
         "becomes `{count, next, previous, results}`.",
     ),
-    OpenApiParameter("offset", int, description="Rows to skip, 0 or more. Alone, it pages with `limit` 100."),
+    OpenApiParameter(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        description="Rows to skip, 0 or more. Alone, it pages with `limit` 100.",
+    ),
 ]
 PAGING_ERRORS = ["invalid", "min_value", "max_value", "required"]
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+WRITE_METHODS = ["POST", "PUT", "PATCH"]
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_KEY_HEADER,
-    str,
+    # Not blank: at least one character that is not white space.
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": "\\S"},
     OpenApiParameter.HEADER,
     description=(
         f"Up to {IDEMPOTENCY_KEY_MAX_LENGTH} characters, unique per client request, kept at least 24 "
@@ -521,6 +527,14 @@ STALE = OpenApiResponse(
 @extend_validation_errors(PAGING_ERRORS, field_name="limit", actions=["list"])
 @extend_validation_errors(PAGING_ERRORS, field_name="offset", actions=["list"])
 @extend_validation_errors(["invalid"], field_name=IDEMPOTENCY_KEY_HEADER, methods=["POST"])
+# Codes the service's rules raise (crm/services.py), which no serializer field declares.
+@extend_validation_errors(["min_value", "max_value"], field_name="est_monthly_revenue", methods=WRITE_METHODS)
+@extend_validation_errors(["does_not_exist"], field_name="cid", methods=WRITE_METHODS)
+@extend_validation_errors(
+    ["out_of_range", "inconsistent_with_status"], field_name="probability", methods=WRITE_METHODS
+)
+@extend_validation_errors(["inconsistent_with_status"], field_name="forecast_category", methods=WRITE_METHODS)
+@extend_validation_errors(["blank", "max_length"], field_name="opportunity_name", methods=WRITE_METHODS)
 class OpportunityViewSet(MethodCheckedFirst, viewsets.GenericViewSet):
     """CRM opportunities: read with crm.view_opportunity; write with add/change/delete_opportunity."""
 
