@@ -1,0 +1,373 @@
+"""The Django admin: browse and fix the CRM data with Django's own permissions.
+
+A reader (view_* permissions) sees every list and page but cannot change anything; an
+editor's opportunity writes go through the same service functions as the API
+(crm.services.opportunity_create / _update / _delete), so the two doors share one set of
+rules and one way of generating ``oid``. Every list page runs a fixed number of queries,
+whatever the number of rows shown (pinned in crm/tests/test_admin.py).
+"""
+
+import csv
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.utils import timezone
+
+from crm import services
+from crm.choices import fiscal_year_bounds, fiscal_year_of
+from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+
+# --- CSV export (shared by every list) ----------------------------------------------------
+
+# A cell starting with one of these is run as a formula by spreadsheet programs; customer
+# and opportunity names are free text typed by people, so they are neutralised.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        # Every decimal column is money with cents; SQLite's SUM() drops trailing zeros.
+        return f"{value:.2f}"
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class CsvExportMixin:
+    """An action that exports the selected rows of a list as CSV (one query).
+
+    ``csv_fields`` are names for ``QuerySet.values_list`` on the admin's queryset (so the
+    changelist's annotations can be exported too); the header repeats them, because they
+    are the column names people use in SQL and in the API.
+    """
+
+    csv_fields: tuple[str, ...] = ()
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected rows to CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        model = self.model._meta.model_name
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{model}-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(self.csv_fields)
+        # The list's own order: the file reads like the page the rows were picked on.
+        for row in queryset.values_list(*self.csv_fields):
+            writer.writerow([_csv_cell(value) for value in row])
+        return response
+
+
+# --- Customers ----------------------------------------------------------------------------
+
+
+def _open_opportunities_of_customer():
+    # Opportunity.objects.open() is the one definition of "open" (shared with the API and the
+    # forecast); correlated to the customer row so the list stays one query for any length.
+    return Opportunity.objects.open().filter(customer=OuterRef("pk")).order_by().values("customer")
+
+
+class OpportunityInline(admin.TabularInline):
+    """The customer's opportunities, read-only: they are written through the Opportunity page."""
+
+    model = Opportunity
+    fields = (
+        "opportunity_name",
+        "product",
+        "status",
+        "est_monthly_revenue",
+        "probability",
+        "forecast_category",
+        "expected_close_date",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        # Adding here would bypass opportunity_create; the Opportunity page is the way in.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
+    list_display = (
+        "cid",
+        "customer_name",
+        "area",
+        "account_executive",
+        "technical_specialist",
+        "is_active",
+        "is_key_account",
+        "open_opportunities",
+        "open_monthly_revenue",
+    )
+    list_display_links = ("cid", "customer_name")
+    list_filter = ("area", "is_active", "is_key_account", "account_executive", "technical_specialist")
+    search_fields = ("customer_name", "=cid")
+    ordering = ("cid",)
+    inlines = (OpportunityInline,)
+    list_per_page = 100
+    csv_fields = (
+        "cid",
+        "customer_name",
+        "area",
+        "account_executive",
+        "technical_specialist",
+        "industry",
+        "contract_type",
+        "contract_start_date",
+        "contract_end_date",
+        "is_active",
+        "is_key_account",
+        "open_opportunities",
+        "open_monthly_revenue",
+    )
+
+    def get_queryset(self, request):
+        open_of_customer = _open_opportunities_of_customer()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_opportunities=Coalesce(
+                    Subquery(open_of_customer.annotate(n=Count("*")).values("n")), Value(0)
+                ),
+                open_monthly_revenue=Coalesce(
+                    Subquery(
+                        open_of_customer.annotate(total=Sum("est_monthly_revenue")).values("total"),
+                        output_field=DecimalField(max_digits=14, decimal_places=2),
+                    ),
+                    Value(0),
+                    output_field=DecimalField(max_digits=14, decimal_places=2),
+                ),
+            )
+        )
+
+    @admin.display(description="open opps", ordering="open_opportunities")
+    def open_opportunities(self, obj):
+        return obj.open_opportunities
+
+    @admin.display(description="open monthly revenue (EUR)", ordering="open_monthly_revenue")
+    def open_monthly_revenue(self, obj):
+        return obj.open_monthly_revenue
+
+
+# --- Opportunities ------------------------------------------------------------------------
+
+# Service error keys that are not form fields: the customer is ``cid`` in the services and
+# the API, ``customer`` in the form.
+_SERVICE_FIELD_TO_FORM_FIELD = {"cid": "customer"}
+
+
+class OpportunityAdminForm(forms.ModelForm):
+    """Validation and writing both happen in crm.services, so the admin cannot disagree with the API.
+
+    The form only parses input (a number is a number, a date is a date). Its last validation
+    step, ``_post_clean``, calls opportunity_create / opportunity_update inside a savepoint:
+    a broken rule rolls the savepoint back and its message lands on the field the service
+    named, exactly as the API reports it. Django's own model validation (``full_clean``) is
+    not run: a second, slightly different set of rules is what this design avoids.
+
+    Writing during validation is safe here: the admin's change view runs in one
+    transaction, this admin has no inlines, and ``_post_clean`` is the last check before
+    the admin saves — nothing can invalidate the form after the service has written.
+    """
+
+    # Plain number fields: limits (> 0, max size, 2 places; 0-100) are the service's rules
+    # and must be reported in the service's words, not Django's field-level variants.
+    est_monthly_revenue = forms.DecimalField(label="Est. monthly revenue (EUR)")
+    probability = forms.IntegerField(
+        required=False, help_text="Percent, 0-100. Empty: the default for the status."
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = (
+            "customer",
+            "opportunity_name",
+            "product",
+            "status",
+            "est_monthly_revenue",
+            "probability",
+            "forecast_category",
+            "expected_close_date",
+        )
+        help_texts = {"forecast_category": "Empty: the default for the status."}
+
+    def _service_values(self, names) -> dict:
+        values = {}
+        for name in names:
+            if name == "customer":
+                values["cid"] = self.cleaned_data["customer"].cid
+            else:
+                values[name] = self.cleaned_data[name] if self.cleaned_data[name] != "" else None
+        return values
+
+    def _post_clean(self):
+        if self.errors:
+            return
+        adding = self.instance._state.adding
+        try:
+            with transaction.atomic():
+                if adding:
+                    self.instance = services.opportunity_create(**self._service_values(self.Meta.fields))
+                elif self.changed_data:
+                    # Only what the user changed, as a PATCH would: a new status without a
+                    # new probability takes the status's defaults, by the service's rule.
+                    self.instance = services.opportunity_update(
+                        opportunity=self.instance, **self._service_values(self.changed_data)
+                    )
+        except ValidationError as exc:
+            self._add_service_errors(exc)
+
+    def _add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for field, errors in exc.error_dict.items():
+            field = _SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
+            self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
+
+    def save(self, commit=True):
+        # The service wrote the row during validation; saving the instance again would be a
+        # second, rule-free write.
+        return self.instance
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(CsvExportMixin, admin.ModelAdmin):
+    form = OpportunityAdminForm
+    list_display = (
+        "opportunity_name",
+        "customer_name",
+        "customer_area",
+        "product",
+        "status",
+        "est_monthly_revenue",
+        "probability",
+        "forecast_category",
+        "expected_close_date",
+    )
+    list_select_related = ("customer",)
+    list_filter = ("status", "product", "forecast_category", "customer__area")
+    date_hierarchy = "expected_close_date"
+    search_fields = ("opportunity_name", "=oid", "customer__customer_name")
+    autocomplete_fields = ("customer",)
+    readonly_fields = ("oid", "created_at", "updated_at")
+    fields = (
+        "oid",
+        "customer",
+        "opportunity_name",
+        "product",
+        "status",
+        "est_monthly_revenue",
+        "probability",
+        "forecast_category",
+        "expected_close_date",
+        "created_at",
+        "updated_at",
+    )
+    list_per_page = 100
+    csv_fields = (
+        "oid",
+        "customer__cid",
+        "customer__customer_name",
+        "customer__area",
+        "opportunity_name",
+        "product",
+        "status",
+        "est_monthly_revenue",
+        "probability",
+        "forecast_category",
+        "expected_close_date",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_fields(self, request, obj=None):
+        # oid and the timestamps do not exist before the service creates the row.
+        if obj is None:
+            return [f for f in self.fields if f not in self.readonly_fields]
+        return self.fields
+
+    @admin.display(description="customer", ordering="customer__customer_name")
+    def customer_name(self, obj):
+        return obj.customer.customer_name
+
+    @admin.display(description="area", ordering="customer__area")
+    def customer_area(self, obj):
+        return obj.customer.area
+
+    def save_model(self, request, obj, form, change):
+        # Already written by opportunity_create / opportunity_update in the form's validation.
+        pass
+
+    def delete_model(self, request, obj):
+        services.opportunity_delete(opportunity=obj)
+
+    def delete_queryset(self, request, queryset):
+        # The bulk "delete selected" action: one service call per row, so a rule added to
+        # opportunity_delete later applies here too.
+        for opportunity in queryset:
+            services.opportunity_delete(opportunity=opportunity)
+
+
+# --- Revenue ------------------------------------------------------------------------------
+
+
+class FiscalYearFilter(admin.SimpleListFilter):
+    """Actuals are stored by month; people ask for a fiscal year (July-June)."""
+
+    title = "fiscal year"
+    parameter_name = "fiscal_year"
+
+    def lookups(self, request, model_admin):
+        months = model_admin.get_queryset(request).dates("month", "month")
+        years = sorted({fiscal_year_of(month) for month in months}, reverse=True)
+        return [(str(year), f"FY{year}") for year in years]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            start, end = fiscal_year_bounds(int(value))
+        except (ValueError, OverflowError):
+            # A hand-edited URL: show nothing rather than fail.
+            return queryset.none()
+        return queryset.filter(month__range=(start, end))
+
+
+@admin.register(RevenueActual)
+class RevenueActualAdmin(CsvExportMixin, admin.ModelAdmin):
+    list_display = ("area", "month", "revenue")
+    list_filter = ("area", FiscalYearFilter)
+    date_hierarchy = "month"
+    search_fields = ("area",)
+    csv_fields = ("id", "area", "month", "revenue")
+
+
+@admin.register(RevenueTarget)
+class RevenueTargetAdmin(CsvExportMixin, admin.ModelAdmin):
+    list_display = ("area", "fiscal_year", "fiscal_year_period", "target")
+    list_filter = ("area", "fiscal_year")
+    search_fields = ("area",)
+    csv_fields = ("id", "area", "fiscal_year", "target")
+
+    @admin.display(description="period")
+    def fiscal_year_period(self, obj):
+        start, end = fiscal_year_bounds(obj.fiscal_year)
+        return f"{start:%b %Y} - {end:%b %Y}"
