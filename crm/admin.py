@@ -243,7 +243,8 @@ class OpportunityAdminForm(forms.ModelForm):
 
     def save(self, commit=True):
         # The service wrote the row during validation; saving the instance again would be a
-        # second, rule-free write.
+        # second, rule-free write. There is no many-to-many field to save afterwards.
+        self.save_m2m = lambda: None
         return self.instance
 
 

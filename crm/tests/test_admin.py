@@ -42,7 +42,7 @@ services_landed = pytest.mark.skipif(
 
 def _api_has_opportunity_detail() -> bool:
     try:
-        reverse("api:opportunity-detail", kwargs={"pk": "0" * 32})
+        reverse("api:opportunity-detail", args=["0" * 32])
     except NoReverseMatch:
         return False
     return True
@@ -366,7 +366,7 @@ def test_admin_created_opportunity_is_returned_by_the_api(data):
     client.post(reverse("admin:crm_opportunity_add"), _opportunity_post())
     (oid,) = set(Opportunity.objects.values_list("oid", flat=True)) - before
 
-    response = client.get(reverse("api:opportunity-detail", kwargs={"pk": oid}))
+    response = client.get(reverse("api:opportunity-detail", args=[oid]))
 
     assert response.status_code == HTTPStatus.OK
     body = response.json()
