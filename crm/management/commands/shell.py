@@ -1,0 +1,51 @@
+"""``manage.py shell`` with the project's query and write functions already imported.
+
+Django 5.2 imports every model; this adds the public functions of crm.selectors and
+crm.services (looked up at start-up, so a function added there needs no change here),
+the CRM vocabulary and the ORM helpers the ad hoc queries in docs/shell.md use.
+"""
+
+import inspect
+from importlib import import_module
+
+from django.core.management.commands import shell
+
+# Modules whose own public functions are imported by name.
+FUNCTION_MODULES = ("crm.selectors", "crm.services")
+
+EXTRA_IMPORTS = (
+    "datetime",
+    "decimal.Decimal",
+    "django.db.models.Count",
+    "django.db.models.F",
+    "django.db.models.Q",
+    "django.db.models.Sum",
+    "django.utils.timezone",
+    "crm.choices.Area",
+    "crm.choices.Status",
+    "crm.choices.Product",
+    "crm.choices.ForecastCategory",
+    "crm.choices.CLOSED_STATUSES",
+    "crm.choices.OPEN_STATUSES",
+    "crm.choices.fiscal_year_of",
+    "crm.choices.fiscal_year_bounds",
+)
+
+
+def project_functions(module_names=FUNCTION_MODULES) -> list[str]:
+    """Dotted paths of the public functions defined in (not imported into) each module."""
+    paths = []
+    for module_name in module_names:
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        for name, obj in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and obj.__module__ == module_name:
+                paths.append(f"{module_name}.{name}")
+    return paths
+
+
+class Command(shell.Command):
+    def get_auto_imports(self):
+        return [*super().get_auto_imports(), *EXTRA_IMPORTS, *project_functions()]
