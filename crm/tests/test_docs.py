@@ -399,7 +399,7 @@ def test_beekeeper_sql_examples_run_and_find_what_was_written():
         ("UK", 1, Decimal("100.00")),
     ]
     orphans = next(rows for sql, rows in results if "LEFT JOIN customer" in sql)
-    assert orphans == []
+    assert list(orphans) == []
 
 
 def test_beekeeper_sql_examples_only_read():
