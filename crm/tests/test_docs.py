@@ -215,9 +215,11 @@ def _table_variable_cells(doc: Doc) -> set[str]:
     return names
 
 
-def environment_variables(doc: Doc) -> set[str]:
+def environment_variables(doc: Doc, shell_variables: frozenset[str] = frozenset()) -> set[str]:
+    """``shell_variables``: names the docs set as plain shell variables elsewhere (the README's
+    ``TOKEN=...``), which other pages then use as ``$TOKEN``."""
     assignments = list(_shell_assignments(doc))
-    local = {name for name, kind in assignments if kind == "local"}
+    local = {name for name, kind in assignments if kind == "local"} | shell_variables
     names = {name for name, kind in assignments if kind == "env"}
     for code in doc.code:
         names |= {n for n in REFERENCE.findall(code) if n not in local}
@@ -245,9 +247,11 @@ def _settings_reads() -> set[str]:
 def test_every_environment_variable_in_the_docs_is_in_env_example_and_settings():
     """A variable the docs tell people to set is listed in .env.example and read by the settings."""
     example, reads = _env_example_names(), _settings_reads()
+    shell_variables = frozenset(n for d in PARSED for n, kind in _shell_assignments(d) if kind == "local")
+    assert "TOKEN" in shell_variables
     problems, named = [], set()
     for doc in PARSED:
-        names = environment_variables(doc)
+        names = environment_variables(doc, shell_variables)
         # A variable named only in passing (`MYSQL_HOST` in a sentence) counts when the project knows it.
         names |= {s for s in doc.spans if ALL_CAPS.match(s) and (s in example or s in reads)}
         named |= names
