@@ -1,6 +1,7 @@
 """``manage.py shell`` imports the project's functions, and every query in docs/shell.md runs and is right."""
 
 import contextlib
+import datetime
 import importlib
 import inspect
 import io
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from crm.choices import CLOSED_STATUSES
 from crm.management.commands.shell import FUNCTION_MODULES, Command
 from crm.models import Customer, Opportunity
+from crm.selectors import forecast_by_area
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +102,11 @@ def test_every_query_in_shell_md_runs_and_answers_correctly():
     assert sum(ns["actuals"].values()) > 0
     assert set(ns["targets"]) == {"France", "Germany", "Switzerland", "Netherlands", "UK"}
     assert "FY2025 France" in output
+    # the selectors give the same answers as the API's own call of them
+    assert ns["forecast"] == forecast_by_area(fiscal_year=2025, as_of=datetime.date(2024, 12, 15))
+    assert [r.area for r in ns["forecast"].areas] == ["France", "Germany", "Switzerland", "Netherlands", "UK"]
+    assert ns["report"].errors > 0
+    assert f"{ns['report'].errors} error rules and {ns['report'].warnings} warning rules broken" in output
     assert "crm_opportunities" in output
 
 
