@@ -88,7 +88,8 @@ def test_parser_finds_spans_blocks_and_names():
     assert doc.spans == ("make run", "python manage.py load_demo_data", "/healthz")
     assert make_targets(doc) == {"run", "test"}
     assert manage_commands(doc) == {"load_demo_data"}
-    assert environment_variables(doc) == {"ECHO_SQL", "ENV_FILE", "MYSQL_HOST"}
+    assert environment_variables(doc) == {"ECHO_SQL", "ENV_FILE"}
+    assert variable_references(doc) == {"TOKEN", "MYSQL_HOST"}
     assert make_variables(doc) == {"PYTEST_ARGS"}
     assert endpoint_paths(doc) == {
         "/api/customers/1001",
@@ -215,16 +216,17 @@ def _table_variable_cells(doc: Doc) -> set[str]:
     return names
 
 
-def environment_variables(doc: Doc, shell_variables: frozenset[str] = frozenset()) -> set[str]:
-    """``shell_variables``: names the docs set as plain shell variables elsewhere (the README's
-    ``TOKEN=...``), which other pages then use as ``$TOKEN``."""
-    assignments = list(_shell_assignments(doc))
-    local = {name for name, kind in assignments if kind == "local"} | shell_variables
-    names = {name for name, kind in assignments if kind == "env"}
-    for code in doc.code:
-        names |= {n for n in REFERENCE.findall(code) if n not in local}
-    names |= _table_variable_cells(doc)
-    return names - set(TOOL_VARIABLES) - {"PATH", "HOME", "EDITOR"}
+def environment_variables(doc: Doc) -> set[str]:
+    """Variables the docs tell people to set: exported, prefixed to a command, or listed in a
+    table column headed "variable"."""
+    names = {name for name, kind in _shell_assignments(doc) if kind == "env"}
+    return (names | _table_variable_cells(doc)) - set(TOOL_VARIABLES)
+
+
+def variable_references(doc: Doc) -> set[str]:
+    """``$NAME`` in code: an environment variable, or a shell variable the reader sets
+    (``$TOKEN``); the test tells them apart by whether the project knows the name."""
+    return {n for code in doc.code for n in REFERENCE.findall(code)} - set(TOOL_VARIABLES)
 
 
 def make_variables(doc: Doc) -> set[str]:
@@ -247,13 +249,14 @@ def _settings_reads() -> set[str]:
 def test_every_environment_variable_in_the_docs_is_in_env_example_and_settings():
     """A variable the docs tell people to set is listed in .env.example and read by the settings."""
     example, reads = _env_example_names(), _settings_reads()
-    shell_variables = frozenset(n for d in PARSED for n, kind in _shell_assignments(d) if kind == "local")
-    assert "TOKEN" in shell_variables
     problems, named = [], set()
     for doc in PARSED:
-        names = environment_variables(doc, shell_variables)
-        # A variable named only in passing (`MYSQL_HOST` in a sentence) counts when the project knows it.
-        names |= {s for s in doc.spans if ALL_CAPS.match(s) and (s in example or s in reads)}
+        known = example | reads
+        names = environment_variables(doc)
+        # Named in passing (`MYSQL_HOST` in a sentence, `$MYSQL_HOST` in a command): counts
+        # when the project knows the name, so that it must then be known in both places.
+        names |= {s for s in doc.spans if ALL_CAPS.match(s) and s in known}
+        names |= variable_references(doc) & known
         named |= names
         for name in sorted(names):
             if name not in example:
