@@ -456,6 +456,22 @@ def test_admin_delete_removes_the_opportunity(data):
     assert set(Opportunity.objects.values_list("oid", flat=True)) == others
 
 
+@services_landed
+def test_bulk_delete_removes_only_the_selected_opportunities(data):
+    """The list's "delete selected" action removes exactly the ticked opportunities."""
+    client = _client_for(*EDITOR_PERMS)
+    selected = ["a" * 32, "d" * 32]
+    others = set(Opportunity.objects.exclude(oid__in=selected).values_list("oid", flat=True))
+
+    response = client.post(
+        reverse("admin:crm_opportunity_changelist"),
+        {"action": "delete_selected", "post": "yes", ACTION_CHECKBOX_NAME: selected},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert set(Opportunity.objects.values_list("oid", flat=True)) == others
+
+
 def test_add_page_offers_no_oid_or_timestamps(data):
     """oid and the timestamps are set by the service and the database, never typed in."""
     client = _client_for(*EDITOR_PERMS)
