@@ -21,6 +21,7 @@ EXTRA_IMPORTS = (
     "django.db.models.Q",
     "django.db.models.Sum",
     "django.utils.timezone",
+    "django.core.exceptions.ValidationError",
     "crm.choices.Area",
     "crm.choices.Status",
     "crm.choices.Product",

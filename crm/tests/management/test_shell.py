@@ -102,6 +102,16 @@ def test_every_query_in_shell_md_runs_and_answers_correctly():
     assert sum(ns["actuals"].values()) > 0
     assert set(ns["targets"]) == {"France", "Germany", "Switzerland", "Netherlands", "UK"}
     assert "FY2025 France" in output
+    # the API's filters through the selectors
+    assert {o.oid for o in ns["french_proposals"]} == {
+        o.oid for o in opportunities if o.customer.area == "France" and o.status == "Proposal"
+    }
+    assert ns["french_proposals"].count() > 0
+    expected_uk = {c.customer_name for c in Customer.objects.filter(area="UK", is_key_account=True)}
+    assert expected_uk
+    assert {c.customer_name for c in ns["uk_key_accounts"]} == expected_uk
+    # the rule check prints the service's message
+    assert "{'probability': ['A Closed Won opportunity must have probability 100.']}" in output
     # the selectors give the same answers as the API's own call of them
     assert ns["forecast"] == forecast_by_area(fiscal_year=2025, as_of=datetime.date(2024, 12, 15))
     assert [r.area for r in ns["forecast"].areas] == ["France", "Germany", "Switzerland", "Netherlands", "UK"]
