@@ -162,12 +162,12 @@ test-frontend: install
 
 # schemathesis over every operation of /api/schema/ against gunicorn on the demo data (MySQL).
 fuzz: install
-	$(PY) scripts/fuzz.py
+	$(PY) .ci/fuzz.py
 
 # Stops and restarts a private MariaDB under load; checks 503s and that no create is lost.
 drill: install
-	$(PY) scripts/outage_drill.py
+	$(PY) .ci/outage_drill.py
 
 # Throughput and latency under gunicorn on MySQL (wrk, loopback only, bounded in time).
 load: install
-	$(PY) scripts/load.py
+	$(PY) .ci/load.py

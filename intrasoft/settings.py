@@ -158,6 +158,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+if IS_LOCAL:
+    # WhiteNoise warns on every request while STATIC_ROOT is missing; locally static files
+    # come from the apps (finders), and deployments fill it with collectstatic.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

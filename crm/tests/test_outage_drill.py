@@ -1,4 +1,4 @@
-"""The database outage drill (scripts/outage_drill.py) passes: 503s while down, nothing lost.
+"""The database outage drill (.ci/outage_drill.py) passes: 503s while down, nothing lost.
 
 It starts a private MariaDB on 127.0.0.1:3307 (DRILL_DB_PORT) and gunicorn on 8106
 (DRILL_PORT), so it runs where those are free: in CI, or when asked with RUN_OUTAGE_DRILL=1.
@@ -28,7 +28,7 @@ def test_outage_drill_passes_and_loses_nothing():
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     result = subprocess.run(
-        [sys.executable, "scripts/outage_drill.py"],
+        [sys.executable, ".ci/outage_drill.py"],
         cwd=ROOT,
         env=env,
         capture_output=True,

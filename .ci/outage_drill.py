@@ -1,6 +1,6 @@
 """Database outage drill: stop MySQL under load, start it again, lose nothing.
 
-    python scripts/outage_drill.py          # needs MariaDB (mariadbd, mariadb-install-db)
+    python .ci/outage_drill.py          # needs MariaDB (mariadbd, mariadb-install-db)
 
 A private MariaDB instance (a temporary data directory, 127.0.0.1:DRILL_DB_PORT, default
 3307) holds the demo data; never the shared server. gunicorn serves the app on it with the

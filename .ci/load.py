@@ -1,6 +1,6 @@
 """Load run: throughput and latency of gunicorn on MySQL, from loopback, bounded in time.
 
-    python scripts/load.py        # MYSQL_HOST etc. as for the MySQL test suite; needs wrk
+    python .ci/load.py        # MYSQL_HOST etc. as for the MySQL test suite; needs wrk
 
 A throwaway MySQL database (test_intrasoft_load) gets the demo data; gunicorn serves it with
 the production settings and its default worker count on 127.0.0.1:LOAD_PORT (8107). wrk then
@@ -33,7 +33,7 @@ TARGET_SECONDS = int(os.environ.get("LOAD_TARGET_SECONDS", "20"))
 CONCURRENCY = [int(c) for c in os.environ.get("LOAD_CONCURRENCY", "1,2,4,8,16,32").split(",")]
 TARGET_CONNECTIONS = 4
 P99_TARGET_MS = 100.0
-SCRIPT = ROOT / "scripts" / "load.lua"
+SCRIPT = ROOT / ".ci" / "load.lua"
 HEADER = (
     "| run                          |   c |   req/s | p50 ms | p95 ms | p99 ms |  max ms | errors |\n"
     "|------------------------------|-----|---------|--------|--------|--------|---------|--------|"

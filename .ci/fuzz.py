@@ -1,6 +1,6 @@
 """schemathesis over every operation of /api/schema/, as an editor, against gunicorn.
 
-    python scripts/fuzz.py            # MySQL when MYSQL_HOST is set, else SQLite
+    python .ci/fuzz.py            # MySQL when MYSQL_HOST is set, else SQLite
 
 A throwaway database (test_intrasoft_fuzz on MySQL, or a SQLite file under var/) gets the
 demo data; gunicorn serves it with the production settings on 127.0.0.1:FUZZ_PORT; then
@@ -40,6 +40,8 @@ def main() -> int:
         with gunicorn(env, PORT, workers=3, log_path=REPORT_DIR / "gunicorn.log"):
             command = [
                 str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file",
+                str(ROOT / ".ci" / "schemathesis.toml"),
                 "run",
                 f"http://127.0.0.1:{PORT}/api/schema/",
                 "--header",

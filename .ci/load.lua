@@ -1,4 +1,4 @@
--- wrk script for scripts/load.py: a mix of list, detail and create requests.
+-- wrk script for .ci/load.py: a mix of list, detail and create requests.
 -- Environment: LOAD_TOKEN (an editor's API token), LOAD_CIDS (comma-separated customer ids),
 -- LOAD_OIDS (comma-separated opportunity ids),
 -- LOAD_MIX ("mixed", "list", "detail" or "create"), LOAD_DELAY_MS (pause before each request
