@@ -42,7 +42,7 @@ def test_the_environment_overrides_workers_threads_and_bind(monkeypatch):
 
 @pytest.fixture
 def served(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / ".ci"))
     try:
         from serverkit import base_env, gunicorn, manage
     finally:
