@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from crm import services
 from crm.choices import ForecastCategory, Product, Status
 from crm.models import Customer, Opportunity
+from crm.services import opportunities as opportunity_services
 from crm.services import opportunity_create
 from crm.tests.factories import CustomerFactory
 
@@ -248,7 +248,7 @@ def test_a_failure_after_the_insert_leaves_nothing(customer, monkeypatch):
     def fail(oid):
         raise RuntimeError("read-back failed")
 
-    monkeypatch.setattr(services, "_opportunity_read", fail)
+    monkeypatch.setattr(opportunity_services, "_opportunity_read", fail)
     with pytest.raises(RuntimeError):
         opportunity_create(**_valid(customer))
     assert Opportunity.objects.count() == 0
@@ -262,14 +262,14 @@ def test_a_customer_deleted_between_check_and_insert_is_a_cid_error(customer, mo
     file lock taken by the check keeps any other connection from deleting the customer.)
     """
     # given: the customer is deleted right after the rules were checked
-    real_validate = services.opportunity_validate
+    real_validate = opportunity_services.opportunity_validate
 
     def validate_then_delete(**kwargs):
         values = real_validate(**kwargs)
         Customer.objects.filter(cid=customer.cid).delete()
         return values
 
-    monkeypatch.setattr(services, "opportunity_validate", validate_then_delete)
+    monkeypatch.setattr(opportunity_services, "opportunity_validate", validate_then_delete)
     # when
     with pytest.raises(ValidationError) as excinfo:
         opportunity_create(**_valid(customer))
@@ -281,7 +281,7 @@ def test_a_customer_deleted_between_check_and_insert_is_a_cid_error(customer, mo
 def test_an_integrity_error_other_than_the_customer_key_is_not_blamed_on_cid(customer, monkeypatch):
     """A duplicate oid (a uuid4 collision) is a server fault: IntegrityError, not a cid error."""
     taken = opportunity_create(**_valid(customer)).oid
-    monkeypatch.setattr(services.uuid, "uuid4", lambda: uuid.UUID(taken))
+    monkeypatch.setattr(opportunity_services.uuid, "uuid4", lambda: uuid.UUID(taken))
     # atomic: the test's own transaction stays usable after the failed INSERT.
     with pytest.raises(IntegrityError), transaction.atomic():
         opportunity_create(**_valid(customer, opportunity_name="Second"))

@@ -1,0 +1,83 @@
+"""Writes. Every change to CRM data goes through a function here, from the API and the admin alike.
+
+Conventions: ``<entity>_<action>``, keyword-only arguments, ``@transaction.atomic``.
+
+The functions live in the modules of this package (access, opportunities, idempotency);
+every public name is re-exported here, so callers import from ``crm.services``.
+"""
+
+import inspect
+
+from .access import (
+    EDITOR_PERMISSIONS,
+    EDITORS_GROUP,
+    GROUP_PERMISSIONS,
+    READER_PERMISSIONS,
+    READERS_GROUP,
+    api_user_ensure,
+    crm_groups_ensure,
+)
+from .idempotency import (
+    IDEMPOTENCY_CLAIM_TIMEOUT,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_RETENTION,
+    IdempotencyClaim,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    idempotency_key_claim,
+    idempotency_key_complete,
+    idempotency_key_digest,
+    idempotency_key_purge,
+    idempotency_key_release,
+    idempotency_request_fingerprint,
+)
+from .opportunities import (
+    OPPORTUNITY_WRITABLE_FIELDS,
+    OpportunityChanged,
+    est_monthly_revenue_problem,
+    opportunity_create,
+    opportunity_delete,
+    opportunity_update,
+    opportunity_validate,
+    opportunity_version,
+    vocabulary_message,
+)
+
+__all__ = [
+    "EDITORS_GROUP",
+    "EDITOR_PERMISSIONS",
+    "GROUP_PERMISSIONS",
+    "IDEMPOTENCY_CLAIM_TIMEOUT",
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
+    "IDEMPOTENCY_KEY_RETENTION",
+    "OPPORTUNITY_WRITABLE_FIELDS",
+    "READERS_GROUP",
+    "READER_PERMISSIONS",
+    "IdempotencyClaim",
+    "IdempotencyInProgress",
+    "IdempotencyKeyReused",
+    "OpportunityChanged",
+    "api_user_ensure",
+    "crm_groups_ensure",
+    "est_monthly_revenue_problem",
+    "idempotency_key_claim",
+    "idempotency_key_complete",
+    "idempotency_key_digest",
+    "idempotency_key_purge",
+    "idempotency_key_release",
+    "idempotency_request_fingerprint",
+    "opportunity_create",
+    "opportunity_delete",
+    "opportunity_update",
+    "opportunity_validate",
+    "opportunity_version",
+    "vocabulary_message",
+]
+
+# The service functions are known as crm.services.<name>: ``manage.py shell`` imports the
+# public functions whose __module__ is crm.services, and tracebacks and reprs name them so.
+for _name in __all__:
+    _obj = globals()[_name]
+    if inspect.isfunction(_obj):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,157 @@
+"""Idempotency keys: claim, complete, release and purge, for POSTs with an Idempotency-Key."""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from ..models import IdempotencyKey
+
+# --- Idempotency keys --------------------------------------------------------------------
+#
+# A POST with an Idempotency-Key runs in three steps:
+# 1. idempotency_key_claim commits an "in progress" row on its own. The unique constraint
+#    (user, key) lets exactly one of any number of concurrent requests insert it; the others
+#    get the duplicate-key error as soon as that short transaction commits, read the row and
+#    answer 409 (still running), 422 (different body) or the stored response (done).
+# 2. The caller does the work and, in the same transaction, idempotency_key_complete stores
+#    the response: the opportunity and its key's response commit together or not at all.
+# 3. On any failure the caller runs idempotency_key_release, so nothing is remembered for
+#    a request that created nothing and the client may retry with the same key.
+# Why not claim inside the work's transaction: an uncommitted row is invisible to other
+# transactions (REPEATABLE READ on MySQL), so a retry would block on the unique index's
+# row lock until the first finished, instead of learning at once that it is in progress.
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# A claim older than this belongs to a request that died (worker killed, connection lost):
+# a retry may take it over. Far longer than any request may run.
+IDEMPOTENCY_CLAIM_TIMEOUT = datetime.timedelta(minutes=2)
+# Keys are kept at least this long; purge_idempotency_keys deletes older ones.
+IDEMPOTENCY_KEY_RETENTION = datetime.timedelta(hours=24)
+# MySQL's "deadlock found": concurrent inserts of one unique value can end in one.
+_MYSQL_DEADLOCK = 1213
+
+
+class IdempotencyInProgress(Exception):
+    """A request with this key is still running."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was used before with a different request."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IdempotencyClaim:
+    """What idempotency_key_claim found: either a claim to complete, or a response to replay."""
+
+    record: IdempotencyKey
+    replay_status: int | None = None
+    replay_body: str | None = None
+
+    @property
+    def is_replay(self) -> bool:
+        return self.replay_status is not None
+
+
+def idempotency_key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def idempotency_request_fingerprint(*, method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method.upper(), path.rstrip("/"), body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return bool(exc.args) and exc.args[0] == _MYSQL_DEADLOCK
+
+
+def idempotency_key_claim(*, user, key: str, fingerprint: str) -> IdempotencyClaim:
+    """Claim ``key`` for ``user``, or find what an earlier request with it did.
+
+    Returns a claim to complete, or a stored response to replay. Raises
+    IdempotencyInProgress (an earlier request still runs) or IdempotencyKeyReused (it had
+    another body). Not atomic on purpose: the claim must be committed before the work starts.
+    """
+    digest = idempotency_key_digest(key)
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(
+                user=user,
+                key_digest=digest,
+                request_fingerprint=fingerprint,
+                claim_token=token,
+                claimed_at=now,
+                created_at=now,
+            )
+        return IdempotencyClaim(record=record)
+    except IntegrityError:
+        pass
+    except OperationalError as exc:
+        if _is_deadlock(exc):
+            raise IdempotencyInProgress(key) from exc
+        raise
+
+    # This read runs after the failed INSERT's transaction ended, so it sees the committed
+    # row. Inside a caller's older REPEATABLE READ snapshot it might not: then the row is
+    # one that committed after our snapshot began, i.e. a request that is (or just was)
+    # running, and 409 is the honest answer.
+    record = IdempotencyKey.objects.filter(user=user, key_digest=digest).first()
+    if record is None:
+        raise IdempotencyInProgress(key)
+    if record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(key)
+    if record.state == IdempotencyKey.State.COMPLETED:
+        return IdempotencyClaim(
+            record=record, replay_status=record.response_status, replay_body=record.response_body
+        )
+    if record.claimed_at < now - IDEMPOTENCY_CLAIM_TIMEOUT:
+        # The request that claimed it died without completing or releasing: take it over.
+        # The conditional UPDATE lets only one of several retries win.
+        taken = IdempotencyKey.objects.filter(
+            pk=record.pk, state=IdempotencyKey.State.IN_PROGRESS, claim_token=record.claim_token
+        ).update(claim_token=token, claimed_at=now)
+        if taken:
+            record.claim_token, record.claimed_at = token, now
+            return IdempotencyClaim(record=record)
+    raise IdempotencyInProgress(key)
+
+
+def idempotency_key_complete(*, claim: IdempotencyClaim, status: int, body: str) -> None:
+    """Store the response; call it inside the transaction that did the work.
+
+    Raises IdempotencyInProgress when the claim was taken over meanwhile, which rolls the
+    work back: exactly one request's work is kept.
+    """
+    completed = IdempotencyKey.objects.filter(
+        pk=claim.record.pk,
+        state=IdempotencyKey.State.IN_PROGRESS,
+        claim_token=claim.record.claim_token,
+    ).update(state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body)
+    if not completed:
+        raise IdempotencyInProgress(claim.record.key_digest)
+
+
+def idempotency_key_release(*, claim: IdempotencyClaim) -> None:
+    """Forget a claim whose request failed, so the client can retry with the same key."""
+    IdempotencyKey.objects.filter(
+        pk=claim.record.pk,
+        state=IdempotencyKey.State.IN_PROGRESS,
+        claim_token=claim.record.claim_token,
+    ).delete()
+
+
+@transaction.atomic
+def idempotency_key_purge(*, older_than: datetime.timedelta = IDEMPOTENCY_KEY_RETENTION) -> int:
+    """Delete keys created more than ``older_than`` ago; refuses to go below the retention."""
+    if older_than < IDEMPOTENCY_KEY_RETENTION:
+        raise ValueError(f"keys are kept at least {IDEMPOTENCY_KEY_RETENTION}; got {older_than}")
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
