@@ -6,8 +6,6 @@ The functions live in the modules of this package (access, opportunities, idempo
 every public name is re-exported here, so callers import from ``crm.services``.
 """
 
-import inspect
-
 from .access import (
     EDITOR_PERMISSIONS,
     EDITORS_GROUP,
@@ -73,11 +71,3 @@ __all__ = [
     "opportunity_version",
     "vocabulary_message",
 ]
-
-# The service functions are known as crm.services.<name>: ``manage.py shell`` imports the
-# public functions whose __module__ is crm.services, and tracebacks and reprs name them so.
-for _name in __all__:
-    _obj = globals()[_name]
-    if inspect.isfunction(_obj):
-        _obj.__module__ = __name__
-del _name, _obj

@@ -33,17 +33,24 @@ EXTRA_IMPORTS = (
 )
 
 
+def public_function_names(module) -> list[str]:
+    """A package's declared API (``__all__``), else the public functions a module defines itself."""
+    functions = inspect.getmembers(module, inspect.isfunction)
+    declared = getattr(module, "__all__", None)
+    if declared is not None:
+        return [name for name, _ in functions if name in declared]
+    return [name for name, obj in functions if not name.startswith("_") and obj.__module__ == module.__name__]
+
+
 def project_functions(module_names=FUNCTION_MODULES) -> list[str]:
-    """Dotted paths of the public functions defined in (not imported into) each module."""
+    """Dotted paths of the public functions of each module (not the ones it merely imports)."""
     paths = []
     for module_name in module_names:
         try:
             module = import_module(module_name)
         except ModuleNotFoundError:
             continue
-        for name, obj in inspect.getmembers(module, inspect.isfunction):
-            if not name.startswith("_") and obj.__module__ == module_name:
-                paths.append(f"{module_name}.{name}")
+        paths.extend(f"{module_name}.{name}" for name in public_function_names(module))
     return paths
 
 

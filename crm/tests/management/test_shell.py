@@ -29,11 +29,12 @@ def _public_functions(module_name: str) -> set[str]:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError:
         return set()
-    return {
+    names = getattr(module, "__all__", None) or [
         name
         for name, obj in inspect.getmembers(module, inspect.isfunction)
-        if not name.startswith("_") and obj.__module__ == module_name
-    }
+        if obj.__module__ == module_name and not name.startswith("_")
+    ]
+    return {name for name in names if inspect.isfunction(getattr(module, name))}
 
 
 def test_shell_namespace_has_models_selectors_and_services():
@@ -52,7 +53,7 @@ def test_shell_command_runs_with_the_imports(capsys):
     call_command(
         "shell", command="print(Customer.objects.count(), crm_groups_ensure.__module__)", verbosity=0
     )
-    assert capsys.readouterr().out == "0 crm.services\n"
+    assert capsys.readouterr().out == "0 crm.services.access\n"
 
 
 def _run_shell_doc() -> tuple[dict, str]:
