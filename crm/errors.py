@@ -7,11 +7,12 @@ database failures become 503 (unreachable, with Retry-After) or 500, and Django'
 or credentials; the log line does, tagged with the request id.
 """
 
+import contextlib
 import logging
 import sys
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
@@ -54,16 +55,31 @@ class UnprocessableEntity(APIException):
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    if not isinstance(exc, OperationalError):
+    # Django wraps driver errors around execute and fetch only: MySQLdb raises from
+    # cursor.close() (draining a result over a dropped connection) reach us unwrapped.
+    if not isinstance(exc, (OperationalError, connection.Database.OperationalError)):
         return False
     errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     return errno in UNAVAILABLE_ERRNOS
+
+
+def discard_connection() -> None:
+    """Close this worker's connection after an outage, so its next request reconnects.
+
+    An error Django did not wrap leaves ``errors_occurred`` unset, and the persistent
+    connection (CONN_MAX_AGE) would otherwise be reused broken by every later request.
+    Inside an atomic block Django defers the close to the block's end, so only close outside.
+    """
+    if not connection.in_atomic_block:
+        with contextlib.suppress(Exception):
+            connection.close()
 
 
 class ExceptionHandler(BaseExceptionHandler):
     def convert_known_exceptions(self, exc):
         if is_database_unavailable(exc):
             logger.error("database unavailable: %s", exc)
+            discard_connection()
             return ServiceUnavailable()
         if isinstance(exc, DatabaseError):
             # Logged with the traceback by report_exception; the client sees a generic 500.
@@ -110,6 +126,7 @@ def server_error(request):
     # covers what DRF's handler never sees: a middleware (sessions, auth) or a plain Django
     # view touching a database that is down. That is an outage, not a bug: 503 + Retry-After.
     if is_database_unavailable(sys.exc_info()[1]):
+        discard_connection()
         return database_unavailable(request)
     if _is_api(request):
         return JsonResponse(

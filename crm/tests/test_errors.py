@@ -66,6 +66,20 @@ def test_an_unreachable_database_is_a_503_with_retry_after(reader_client):
     assert not any(leak in response.content.decode() for leak in LEAKS)
 
 
+def test_a_dropped_connection_the_driver_reports_unwrapped_is_a_503(reader_client, monkeypatch):
+    """A raw driver error (as MySQLdb raises from cursor.close() mid-outage) still answers 503, not 500."""
+    from crm.views import customers
+
+    def dropped(**kwargs):
+        raise connection.Database.OperationalError(2006, "")
+
+    monkeypatch.setattr(customers, "customer_list", dropped)
+    response = reader_client.get(LIST_URL)
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "5"
+    assert response.json()["errors"][0]["code"] == "database_unavailable"
+
+
 def test_an_outage_during_token_authentication_is_a_503_too(reader):
     """The token lookup is the first query; a dead database there is still 503, not 401 or 500."""
     from rest_framework.authtoken.models import Token
