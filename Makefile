@@ -82,6 +82,10 @@ serve: install
 	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(SERVE_ENV) exec $(VENV)/bin/gunicorn -c intrasoft/gunicorn.conf.py intrasoft.wsgi
 
+# Local runs keep the MySQL test database between runs (pytest-django's --reuse-db applies only
+# new migrations; conftest empties the four CRM tables); CI builds it from scratch every time.
+REUSE_DB = $(if $(filter true,$(CI)),,--reuse-db)
+
 test: install
 	@echo "== Test suite on SQLite"
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS)
@@ -91,7 +95,7 @@ test: install
 .PHONY: test-mysql-if-configured
 test-mysql-if-configured:
 	@if [ "$(DB_ENGINE)" = mysql ]; then \
-		echo "== Test suite on MySQL"; $(PY) -m pytest $(PYTEST_ARGS); \
+		echo "== Test suite on MySQL"; $(PY) -m pytest $(REUSE_DB) $(PYTEST_ARGS); \
 	elif [ "$$CI" = true ]; then \
 		echo "CI must run the MySQL suite, but no MySQL is configured (MYSQL_HOST or DATABASE_URL)."; exit 1; \
 	else \
@@ -103,7 +107,7 @@ test-sqlite: install
 
 # The local MySQL created by `make mysql-db`.
 test-mysql: install
-	MYSQL_HOST=127.0.0.1 MYSQL_USER=intrasoft MYSQL_PASSWORD=intrasoft MYSQL_DB=intrasoft DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+	MYSQL_HOST=127.0.0.1 MYSQL_USER=intrasoft MYSQL_PASSWORD=intrasoft MYSQL_DB=intrasoft DATABASE_URL= $(PY) -m pytest $(REUSE_DB) $(PYTEST_ARGS)
 
 mysql-db:
 	bash .ci/mysql-setup.sh

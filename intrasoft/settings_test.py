@@ -1,0 +1,24 @@
+"""Settings for the test suite: the one settings module, minus what only makes tests slow.
+
+pytest loads this (pyproject.toml). Everything else, database choice included, comes from
+``intrasoft.settings`` and the environment exactly as in a deployment; tests that check the
+production configuration itself run ``intrasoft.settings`` in a process of their own.
+"""
+
+from intrasoft.settings import *  # noqa: F403
+from intrasoft.settings import REST_FRAMEWORK
+
+# The production hasher (PBKDF2, a million rounds) costs about a third of a second per
+# password, and nearly every test makes a user or logs one in. No test checks the hasher.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Rate-limit counters in this process's memory (cleared around every test by conftest), whatever
+# CACHE_URL says: no cache table or server is needed, and no counter leaks between runs.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# No test is throttled unless it asks: the throttle classes stay as configured, so the tests of
+# rate limits set a low rate themselves (on the throttle class, or THROTTLE_LOGIN's setting).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000000/min", "user": "1000000/min", "login": "1000000/min"},
+}
