@@ -162,14 +162,17 @@ if IS_LOCAL:
     # WhiteNoise warns on every request while STATIC_ROOT is missing; locally static files
     # come from the apps (finders), and deployments fill it with collectstatic.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Outside DEBUG: the hashed, compressed names collectstatic records (crm.staticfiles). A file it
+# did not collect is served unhashed from its app (the finders) rather than failing the page.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "crm.staticfiles.ManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+WHITENOISE_USE_FINDERS = True
 
 
 # --- Front end -----------------------------------------------------------------------
