@@ -20,7 +20,6 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Length, Trim
 
 from .choices import (
-    CLOSED_STATUSES,
     FIXED_FORECAST_CATEGORY,
     FIXED_PROBABILITY,
     Area,
@@ -29,7 +28,6 @@ from .choices import (
     Status,
     fiscal_year_bounds,
 )
-from .forecast import exact
 from .models import Customer, Opportunity, RevenueActual, RevenueTarget
 
 ERROR = "error"
@@ -78,18 +76,6 @@ class _Context:
     fiscal_year_end: datetime.date
 
 
-def _customers() -> QuerySet:
-    return Customer.objects.annotate(area_exact=exact(F("area")))
-
-
-def _opportunities() -> QuerySet:
-    return Opportunity.objects.annotate(
-        status_exact=exact(F("status")),
-        product_exact=exact(F("product")),
-        category_exact=exact(F("forecast_category")),
-    )
-
-
 def _blank(field: str) -> Q:
     # Length of the trimmed value, not an equality: MySQL's PAD SPACE collations consider
     # "" equal to "   ".
@@ -131,8 +117,8 @@ def _duplicate_names(ctx: _Context) -> list[str]:
 def _probability_inconsistent(ctx: _Context) -> QuerySet:
     broken = Q(probability__gt=100)
     for status, probability in FIXED_PROBABILITY.items():
-        broken |= Q(status_exact=status, probability__isnull=False) & ~Q(probability=probability)
-    return _opportunities().filter(broken)
+        broken |= Q(status__exactly=status, probability__isnull=False) & ~Q(probability=probability)
+    return Opportunity.objects.filter(broken)
 
 
 def _category_inconsistent(ctx: _Context) -> QuerySet:
@@ -140,10 +126,12 @@ def _category_inconsistent(ctx: _Context) -> QuerySet:
     # rule); a closed deal carries its fixed category (NULL means the status default, which
     # is that same category).
     other_known = [status for status in Status.values if status != Status.CLOSED_WON]
-    broken = Q(category_exact=ForecastCategory.CLOSED, status_exact__in=other_known)
+    broken = Q(forecast_category__exactly=ForecastCategory.CLOSED, status__exactly_in=other_known)
     for status, category in FIXED_FORECAST_CATEGORY.items():
-        broken |= Q(status_exact=status, forecast_category__isnull=False) & ~Q(category_exact=category)
-    return _opportunities().filter(broken)
+        broken |= Q(status__exactly=status, forecast_category__isnull=False) & ~Q(
+            forecast_category__exactly=category
+        )
+    return Opportunity.objects.filter(broken)
 
 
 def _actuals_months_missing(ctx: _Context) -> list[str]:
@@ -175,7 +163,7 @@ RULES: tuple[_Rule, ...] = (
         "customer.area_unknown",
         ERROR,
         "Customer area outside the five areas.",
-        rows=lambda ctx: _customers().exclude(area_exact__in=Area.values),
+        rows=lambda ctx: Customer.objects.exclude(area__exactly_in=Area.values),
     ),
     _Rule(
         "customer.account_executive_missing",
@@ -212,22 +200,20 @@ RULES: tuple[_Rule, ...] = (
         "opportunity.status_unknown",
         ERROR,
         "Opportunity status outside the vocabulary.",
-        rows=lambda ctx: _opportunities().exclude(status_exact__in=Status.values),
+        rows=lambda ctx: Opportunity.objects.exclude(status__exactly_in=Status.values),
     ),
     _Rule(
         "opportunity.product_unknown",
         ERROR,
         "Opportunity product outside the vocabulary.",
-        rows=lambda ctx: _opportunities().exclude(product_exact__in=Product.values),
+        rows=lambda ctx: Opportunity.objects.exclude(product__exactly_in=Product.values),
     ),
     _Rule(
         "opportunity.forecast_category_unknown",
         ERROR,
         "Opportunity forecast category outside the vocabulary.",
-        rows=lambda ctx: (
-            _opportunities()
-            .filter(forecast_category__isnull=False)
-            .exclude(category_exact__in=ForecastCategory.values)
+        rows=lambda ctx: Opportunity.objects.filter(forecast_category__isnull=False).exclude(
+            forecast_category__exactly_in=ForecastCategory.values
         ),
     ),
     _Rule(
@@ -252,11 +238,7 @@ RULES: tuple[_Rule, ...] = (
         "opportunity.overdue",
         WARNING,
         "Open deal (not Closed Won/Lost) whose expected close date is before as_of.",
-        rows=lambda ctx: (
-            _opportunities()
-            .exclude(status_exact__in=CLOSED_STATUSES)
-            .filter(expected_close_date__lt=ctx.as_of)
-        ),
+        rows=lambda ctx: Opportunity.objects.open().filter(expected_close_date__lt=ctx.as_of),
     ),
     _Rule(
         "opportunity.close_after_fiscal_year",
@@ -287,17 +269,13 @@ RULES: tuple[_Rule, ...] = (
         "revenue.actuals_area_unknown",
         ERROR,
         "Revenue actuals for an area outside the five areas.",
-        rows=lambda ctx: RevenueActual.objects.annotate(area_exact=exact(F("area"))).exclude(
-            area_exact__in=Area.values
-        ),
+        rows=lambda ctx: RevenueActual.objects.exclude(area__exactly_in=Area.values),
     ),
     _Rule(
         "revenue.targets_area_unknown",
         ERROR,
         "Revenue targets for an area outside the five areas.",
-        rows=lambda ctx: RevenueTarget.objects.annotate(area_exact=exact(F("area"))).exclude(
-            area_exact__in=Area.values
-        ),
+        rows=lambda ctx: RevenueTarget.objects.exclude(area__exactly_in=Area.values),
     ),
 )
 

@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
     Case,
-    CharField,
     Count,
     DecimalField,
     F,
-    Func,
     IntegerField,
     Max,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
@@ -43,7 +39,7 @@ from .choices import (
     fiscal_year_bounds,
     fiscal_year_of,
 )
-from .models import Opportunity, RevenueActual, RevenueTarget
+from .models import Opportunity, OpportunityQuerySet, RevenueActual, RevenueTarget
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -59,25 +55,6 @@ SUM_FIELD = DecimalField(max_digits=30, decimal_places=2)
 def today() -> datetime.date:
     """The server's today; tests patch this rather than the clock."""
     return timezone.localdate()
-
-
-class _Binary(Func):
-    template = "CAST(%(expressions)s AS BINARY)"
-    output_field = CharField()
-
-
-def exact(expression):
-    """A text column to compare byte for byte, on every backend (use it in filters only).
-
-    MySQL's utf8mb4_unicode_ci collation would match "france" against "France", and every
-    ``*_bin`` collation there still ignores trailing spaces ("France " = "France"), so a
-    legacy spelling would slip into an area's numbers on MySQL but not on SQLite, whose
-    default collation is already binary. A binary string compares exactly on MySQL and
-    MariaDB alike.
-    """
-    if connection.vendor == "mysql":
-        return _Binary(expression)
-    return expression
 
 
 def fiscal_month_index(day: datetime.date) -> int:
@@ -208,8 +185,8 @@ def effective_probability():
     someone left 90 in the column); an open deal uses its own probability, or its status
     default when it has none; a legacy status without a probability counts as 0.
     """
-    fixed = [When(status_exact=status, then=Value(p)) for status, p in FIXED_PROBABILITY.items()]
-    defaults = [When(status_exact=status, then=Value(p)) for status, p in DEFAULT_PROBABILITY.items()]
+    fixed = [When(status__exactly=status, then=Value(p)) for status, p in FIXED_PROBABILITY.items()]
+    defaults = [When(status__exactly=status, then=Value(p)) for status, p in DEFAULT_PROBABILITY.items()]
     return Case(
         *fixed,
         When(probability__isnull=False, then=F("probability")),
@@ -220,22 +197,18 @@ def effective_probability():
 
 
 def _targets(fiscal_year: int) -> dict[str, Decimal]:
-    rows = (
-        RevenueTarget.objects.annotate(area_exact=exact(F("area")))
-        .filter(fiscal_year=fiscal_year, area_exact__in=Area.values)
-        .values_list("area", "target")
+    rows = RevenueTarget.objects.filter(fiscal_year=fiscal_year, area__exactly_in=Area.values).values_list(
+        "area", "target"
     )
     return dict(rows)
 
 
 def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Decimal, datetime.date, Decimal]]:
     """Per area: (sum of revenue, latest month, revenue of the latest month), in one query."""
-    in_period = RevenueActual.objects.annotate(area_exact=exact(F("area"))).filter(
-        month__gte=start, month__lte=as_of
-    )
-    latest_revenue = in_period.filter(area_exact=OuterRef("area")).order_by("-month").values("revenue")[:1]
+    in_period = RevenueActual.objects.filter(month__gte=start, month__lte=as_of)
+    latest_revenue = in_period.filter(area__exactly=OuterRef("area")).order_by("-month").values("revenue")[:1]
     rows = (
-        in_period.filter(area_exact__in=Area.values)
+        in_period.filter(area__exactly_in=Area.values)
         .values("area")
         .annotate(
             total=Sum("revenue"),
@@ -249,18 +222,20 @@ def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Deci
 
 def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]:
     """Per area, per close month in the fiscal year: weighted MRR (x100), open count and open MRR."""
-    is_open = ~Q(status_exact=Status.CLOSED_WON)
     rows = (
-        Opportunity.objects.annotate(area_exact=exact(F("customer__area")), status_exact=exact(F("status")))
-        .filter(area_exact__in=Area.values, expected_close_date__gte=start, expected_close_date__lte=end)
-        .exclude(status_exact=Status.CLOSED_LOST)
+        Opportunity.objects.filter(
+            customer__area__exactly_in=Area.values,
+            expected_close_date__gte=start,
+            expected_close_date__lte=end,
+        )
+        .exclude(status__exactly=Status.CLOSED_LOST)
         .annotate(close_month=TruncMonth("expected_close_date"))
         # Only exact spellings are left, so grouping by the column itself is safe.
         .values("customer__area", "close_month")
         .annotate(
             weighted_x100=Sum(F("est_monthly_revenue") * effective_probability(), output_field=SUM_FIELD),
-            open_count=Count("oid", filter=is_open),
-            open_mrr=Sum("est_monthly_revenue", filter=is_open),
+            open_count=Count("oid", filter=OpportunityQuerySet.OPEN),
+            open_mrr=Sum("est_monthly_revenue", filter=OpportunityQuerySet.OPEN),
         )
         .order_by()
     )

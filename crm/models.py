@@ -13,9 +13,52 @@ Project-owned tables (idempotency keys, tokens, auth) are ordinary managed model
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Now
+from django.db.models.lookups import Exact, In
 
 from .choices import CLOSED_STATUSES, Area, ForecastCategory, Product, Status
+
+# --- Byte-exact text comparison ------------------------------------------------------------
+#
+# The vocabulary is compared byte for byte on every backend (docs/forecast.md): MySQL's
+# utf8mb4_unicode_ci would match "closed won" against "Closed Won", and every *_bin collation
+# there still ignores trailing spaces ("Closed Won " = "Closed Won"), so a legacy spelling
+# would count as closed on MySQL and open on SQLite. SQLite's default collation is binary
+# already; on MySQL a binary string compares exactly (MySQL 8 and MariaDB alike).
+#
+# ``CAST(col AS BINARY) IN (...)`` alone cannot use the column's index (the index is in the
+# collation's order), so on MySQL the lookups say ``col IN (...) AND CAST(col AS BINARY) IN
+# (...)``: every byte-exact match is also a collation match, so the first condition narrows
+# through the index (a range scan on idx_opportunities_status) and the second drops the
+# legacy spellings among the few rows left.
+
+
+class _ByteExactMixin:
+    def as_mysql(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        rhs_sql, rhs_params = self.process_rhs(compiler, connection)
+        binary = f"CAST({lhs_sql} AS BINARY) {self.get_rhs_op(connection, rhs_sql)}"
+        return f"({sql} AND {binary})", (*params, *lhs_params, *rhs_params)
+
+
+@models.CharField.register_lookup
+class ExactlyIn(_ByteExactMixin, In):
+    """``field__exactly_in=values``: the value is one of ``values``, byte for byte."""
+
+    lookup_name = "exactly_in"
+
+
+@models.CharField.register_lookup
+class Exactly(_ByteExactMixin, Exact):
+    """``field__exactly=value``: the value is ``value``, byte for byte."""
+
+    lookup_name = "exactly"
+
+    def get_rhs_op(self, connection, rhs):
+        # The backend's operator table knows the built-in name only.
+        return connection.operators["exact"] % rhs
 
 
 class Customer(models.Model):
@@ -42,13 +85,22 @@ class Customer(models.Model):
 
 
 class OpportunityQuerySet(models.QuerySet):
-    """One definition of "open" shared by the API, the admin and the forecast."""
+    """One definition of "open" shared by the admin, the API, the forecast and the data-quality report.
+
+    A deal is closed when its status is exactly Closed Won or Closed Lost and open otherwise,
+    so a legacy status outside the vocabulary ("closed won", "Won") counts as open, and the
+    data-quality report lists it (``opportunity.status_unknown``). ``OPEN`` and ``CLOSED``
+    are the same conditions as ``Q`` objects, for aggregates (``Count("oid", filter=...)``).
+    """
+
+    CLOSED = Q(status__exactly_in=sorted(CLOSED_STATUSES))
+    OPEN = ~CLOSED
 
     def open(self):
-        return self.exclude(status__in=CLOSED_STATUSES)
+        return self.filter(self.OPEN)
 
     def closed(self):
-        return self.filter(status__in=CLOSED_STATUSES)
+        return self.filter(self.CLOSED)
 
 
 class Opportunity(models.Model):
