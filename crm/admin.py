@@ -11,12 +11,11 @@ import csv
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
 from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
 from crm import services
@@ -178,17 +177,15 @@ _SERVICE_FIELD_TO_FORM_FIELD = {"cid": "customer"}
 
 
 class OpportunityAdminForm(forms.ModelForm):
-    """Validation and writing both happen in crm.services, so the admin cannot disagree with the API.
+    """The form checks the rules of crm.services, so the admin cannot disagree with the API.
 
-    The form only parses input (a number is a number, a date is a date). Its last validation
-    step, ``_post_clean``, calls opportunity_create / opportunity_update inside a savepoint:
-    a broken rule rolls the savepoint back and its message lands on the field the service
-    named, exactly as the API reports it. Django's own model validation (``full_clean``) is
-    not run: a second, slightly different set of rules is what this design avoids.
-
-    Writing during validation is safe here: the admin's change view runs in one
-    transaction, this admin has no inlines, and ``_post_clean`` is the last check before
-    the admin saves — nothing can invalidate the form after the service has written.
+    The fields only parse input (a number is a number, a date is a date); ``clean()`` then
+    runs the services' pure rule check (opportunity_validate for an add,
+    opportunity_update_validate for a change), which writes nothing, and puts each message
+    on the field the service named, exactly as the API reports it. The write happens in
+    ``OpportunityAdmin.save_model``, through opportunity_create / opportunity_update.
+    Django's model validation is not run: a second, slightly different set of rules is
+    what this design avoids.
     """
 
     # Plain number fields: limits (> 0, max size, 2 places; 0-100) are the service's rules
@@ -212,7 +209,13 @@ class OpportunityAdminForm(forms.ModelForm):
         )
         help_texts = {"forecast_category": "Empty: the default for the status."}
 
-    def _service_values(self, names) -> dict:
+    def service_values(self) -> dict:
+        """What the user typed, as the services take it: everything for an add, the changes for an edit.
+
+        Only what the user changed, as a PATCH would: a new status without a new probability
+        takes the status's defaults, by the service's rule.
+        """
+        names = self.Meta.fields if self.instance._state.adding else self.changed_data
         values = {}
         for name in names:
             if name == "customer":
@@ -221,24 +224,27 @@ class OpportunityAdminForm(forms.ModelForm):
                 values[name] = self.cleaned_data[name] if self.cleaned_data[name] != "" else None
         return values
 
-    def _post_clean(self):
+    def clean(self):
+        cleaned_data = super().clean()
         if self.errors:
-            return
-        adding = self.instance._state.adding
+            # A field that did not parse has no value to check the rules with.
+            return cleaned_data
         try:
-            with transaction.atomic():
-                if adding:
-                    self.instance = services.opportunity_create(**self._service_values(self.Meta.fields))
-                elif self.changed_data:
-                    # Only what the user changed, as a PATCH would: a new status without a
-                    # new probability takes the status's defaults, by the service's rule.
-                    self.instance = services.opportunity_update(
-                        opportunity=self.instance, **self._service_values(self.changed_data)
-                    )
+            if self.instance._state.adding:
+                services.opportunity_validate(**self.service_values())
+            else:
+                services.opportunity_update_validate(opportunity=self.instance, **self.service_values())
         except ValidationError as exc:
-            self._add_service_errors(exc)
+            self.add_service_errors(exc)
+        return cleaned_data
 
-    def _add_service_errors(self, exc: ValidationError) -> None:
+    def _post_clean(self):
+        # ModelForm's model validation (full_clean) is the second set of rules this form
+        # avoids; the instance is not built from the form either: save_model writes through
+        # the service.
+        pass
+
+    def add_service_errors(self, exc: ValidationError) -> None:
         if not hasattr(exc, "error_dict"):
             self.add_error(None, exc)
             return
@@ -246,11 +252,9 @@ class OpportunityAdminForm(forms.ModelForm):
             field = _SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
             self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
 
-    def save(self, commit=True):
-        # The service wrote the row during validation; saving the instance again would be a
-        # second, rule-free write. There is no many-to-many field to save afterwards.
-        self.save_m2m = lambda: None
-        return self.instance
+
+class _SaveRefused(Exception):
+    """The service refused at save what ``clean()`` accepted: the stored data changed in between."""
 
 
 @admin.register(Opportunity)
@@ -300,8 +304,36 @@ class OpportunityAdmin(CsvExportMixin, admin.ModelAdmin):
         return obj.customer.area
 
     def save_model(self, request, obj, form, change):
-        # Already written by opportunity_create / opportunity_update in the form's validation.
+        # The service checks the rules again (an update under the row lock) and writes.
+        if change and not form.changed_data:
+            return
+        try:
+            if change:
+                stored = services.opportunity_update(opportunity=obj, **form.service_values())
+            else:
+                stored = services.opportunity_create(**form.service_values())
+        except ValidationError as exc:
+            raise _SaveRefused from exc
+        # The admin's log entry, message and redirect read the row from obj.
+        for field in Opportunity._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(stored, field.attname))
+        obj._state.adding = False
+        obj._state.db = stored._state.db
+
+    def save_related(self, request, form, formsets, change):
+        # No many-to-many field and no inline on this page: nothing is saved besides the row.
         pass
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _SaveRefused as exc:
+            # Someone changed the data between the form's check and the write (the service
+            # checks again under the row lock), so the page's transaction rolled back and
+            # nothing was written. Say why; the page shows what is stored now.
+            problems = "; ".join(exc.__cause__.messages)
+            self.message_user(request, f"Not saved, the data changed meanwhile: {problems}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def delete_model(self, request, obj):
         services.opportunity_delete(opportunity=obj)

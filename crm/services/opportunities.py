@@ -272,6 +272,34 @@ def opportunity_version(opportunity: Opportunity) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
 
 
+def opportunity_update_validate(*, opportunity: Opportunity, **changes: Any) -> dict[str, Any]:
+    """The rule check of opportunity_update, without writing: the values ``changes`` would store.
+
+    ``opportunity`` is the stored row the changes apply to. A change of ``status`` that does
+    not mention ``probability``/``forecast_category`` resets them to the new status's
+    defaults. Raises ValidationError naming every broken rule, as opportunity_validate.
+    """
+    unknown = set(changes) - OPPORTUNITY_WRITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"opportunity_update() got unknown fields: {', '.join(sorted(unknown))}")
+    record = {
+        "cid": opportunity.customer_id,
+        "opportunity_name": opportunity.opportunity_name,
+        "product": opportunity.product,
+        "status": opportunity.status,
+        "est_monthly_revenue": opportunity.est_monthly_revenue,
+        "probability": opportunity.probability,
+        "forecast_category": opportunity.forecast_category,
+        "expected_close_date": opportunity.expected_close_date,
+    }
+    if "status" in changes and changes["status"] != opportunity.status:
+        # A deal moving stage takes the new stage's defaults unless the caller says otherwise.
+        record["probability"] = None
+        record["forecast_category"] = None
+    record.update(changes)
+    return opportunity_validate(**record, check_customer=record["cid"] != opportunity.customer_id)
+
+
 @transaction.atomic
 def opportunity_update(
     *, opportunity: Opportunity, expected_versions: Collection[str] | None = None, **changes: Any
@@ -286,29 +314,10 @@ def opportunity_update(
     defaults; None for either also means "the status default". The same rules as for
     create apply to the resulting record.
     """
-    unknown = set(changes) - OPPORTUNITY_WRITABLE_FIELDS
-    if unknown:
-        raise TypeError(f"opportunity_update() got unknown fields: {', '.join(sorted(unknown))}")
     current = Opportunity.objects.select_for_update().get(oid=opportunity.oid)
     if expected_versions is not None and opportunity_version(current) not in expected_versions:
         raise OpportunityChanged(current.oid)
-
-    record = {
-        "cid": current.customer_id,
-        "opportunity_name": current.opportunity_name,
-        "product": current.product,
-        "status": current.status,
-        "est_monthly_revenue": current.est_monthly_revenue,
-        "probability": current.probability,
-        "forecast_category": current.forecast_category,
-        "expected_close_date": current.expected_close_date,
-    }
-    if "status" in changes and changes["status"] != current.status:
-        # A deal moving stage takes the new stage's defaults unless the caller says otherwise.
-        record["probability"] = None
-        record["forecast_category"] = None
-    record.update(changes)
-    values = opportunity_validate(**record, check_customer=record["cid"] != current.customer_id)
+    values = opportunity_update_validate(opportunity=current, **changes)
 
     cid = values.pop("cid")
     changed = [field for field, value in values.items() if getattr(current, field) != value]

@@ -10,9 +10,14 @@ from http import HTTPStatus
 import pytest
 from django.conf import settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from crm import services
+from crm.admin import OpportunityAdminForm
 from crm.choices import Area, ForecastCategory, Product, Status
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
 
@@ -448,6 +453,78 @@ def test_bulk_delete_removes_only_the_selected_opportunities(data):
 
     assert response.status_code == HTTPStatus.FOUND
     assert set(Opportunity.objects.values_list("oid", flat=True)) == others
+
+
+def _writes(queries) -> list[str]:
+    """The statements among ``queries`` that change the opportunity table, even if rolled back later."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        and "crm_opportunities" in q["sql"]
+    ]
+
+
+@pytest.mark.parametrize("change", [False, True], ids=["add", "change"])
+def test_admin_breaking_a_rule_shows_on_the_field_and_sends_no_write(data, change):
+    """A broken rule is found before any write: its message is on the field, no INSERT or UPDATE is sent."""
+    client = _client_for(*EDITOR_PERMS)
+    opp = data["paris_open"]
+    url = (
+        reverse("admin:crm_opportunity_change", args=[opp.oid])
+        if change
+        else reverse("admin:crm_opportunity_add")
+    )
+    post = _opportunity_post(status=Status.CLOSED_WON, probability="60")
+    before = list(Opportunity.objects.order_by("oid").values())
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, post)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["adminform"].form.errors == {
+        "probability": ["A Closed Won opportunity must have probability 100."]
+    }
+    assert _writes(queries) == []
+    assert list(Opportunity.objects.order_by("oid").values()) == before
+
+
+@pytest.mark.parametrize("change", [False, True], ids=["add", "change"])
+def test_validating_the_admin_form_writes_nothing(data, change):
+    """A valid form is only checked by is_valid(): the row is written by save_model, not by validation."""
+    instance = data["paris_open"] if change else Opportunity()
+    form = OpportunityAdminForm(_opportunity_post(opportunity_name="Checked, not stored"), instance=instance)
+    before = list(Opportunity.objects.order_by("oid").values())
+
+    with CaptureQueriesContext(connection) as queries:
+        assert form.is_valid(), form.errors
+
+    assert _writes(queries) == []
+    assert list(Opportunity.objects.order_by("oid").values()) == before
+
+
+def test_admin_save_refused_after_a_concurrent_change_says_why_and_writes_nothing(data, monkeypatch):
+    """When the service refuses at save what the form accepted, the page says why and nothing is stored."""
+    client = _client_for(*EDITOR_PERMS)
+
+    def create_refused_as_after_a_concurrent_delete(**values):
+        # What opportunity_create answers when another user deleted the customer after the
+        # form was checked (the deletion itself cannot be committed from inside this test).
+        raise ValidationError(
+            {"cid": [ValidationError("Customer 9001 does not exist.", code="does_not_exist")]}
+        )
+
+    monkeypatch.setattr(services, "opportunity_create", create_refused_as_after_a_concurrent_delete)
+    before = list(Opportunity.objects.order_by("oid").values())
+    url = reverse("admin:crm_opportunity_add")
+
+    response = client.post(url, _opportunity_post(), follow=True)
+
+    assert response.redirect_chain == [(url, HTTPStatus.FOUND)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Not saved, the data changed meanwhile: Customer 9001 does not exist."
+    ]
+    assert list(Opportunity.objects.order_by("oid").values()) == before
 
 
 def test_add_page_offers_no_oid_or_timestamps(data):
