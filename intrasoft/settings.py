@@ -12,6 +12,8 @@ from pathlib import Path
 
 import environ
 
+from crm.cache import wrap as wrap_cache
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.throttling.LoginRateLimitMiddleware",
+    # Innermost: it sees the user DRF authenticated and every query the view makes.
+    "crm.replicas.ReadRoutingMiddleware",
 ]
 
 ROOT_URLCONF = "intrasoft.urls"
@@ -137,6 +141,44 @@ if _default_db["ENGINE"] == "django.db.backends.mysql":
 _default_db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 _default_db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _default_db}
+
+# --- Read replicas (crm/replicas.py) -----------------------------------------------------
+# MYSQL_REPLICA_HOSTS: host[:port],... with the primary's user, password and database; or
+# DATABASE_REPLICA_URLS: full URLs, winning when set. Each becomes an alias replica1, replica2...
+# Reads of the CRM tables by safe API requests go to a healthy one; everything else to "default".
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=10.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=3.0)
+REPLICA_CONNECT_TIMEOUT = env.int("REPLICA_CONNECT_TIMEOUT", default=1)
+READ_YOUR_WRITES_SECONDS = env.float("READ_YOUR_WRITES_SECONDS", default=5.0)
+
+
+def _replica_databases() -> list[dict]:
+    if env.str("DATABASE_REPLICA_URLS", default=""):
+        return [env.db_url_config(url) for url in env.list("DATABASE_REPLICA_URLS")]
+    hosts = env.list("MYSQL_REPLICA_HOSTS", default=[])
+    if hosts and _default_db["ENGINE"] != "django.db.backends.mysql":
+        sys.exit("MYSQL_REPLICA_HOSTS needs a MySQL primary (MYSQL_HOST or a mysql:// DATABASE_URL).")
+    replicas = []
+    for entry in hosts:
+        host, _, port = entry.partition(":")
+        replica = {k: v for k, v in _default_db.items() if k != "TEST"}
+        replicas.append({**replica, "HOST": host, "PORT": int(port or _default_db.get("PORT") or 3306)})
+    return replicas
+
+
+REPLICA_DATABASES = []
+for _number, _replica in enumerate(_replica_databases(), start=1):
+    if _replica["ENGINE"] == "django.db.backends.mysql":
+        # A replica that does not answer at once is skipped, not waited for.
+        _options = {**MYSQL_OPTIONS, **_replica.get("OPTIONS", {})}
+        _replica["OPTIONS"] = {**_options, "connect_timeout": REPLICA_CONNECT_TIMEOUT}
+    _replica.setdefault("CONN_MAX_AGE", _default_db["CONN_MAX_AGE"])
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # The test runner creates no database on a replica: it reads the primary's test database.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    REPLICA_DATABASES.append(f"replica{_number}")
+DATABASE_ROUTERS = ["crm.replicas.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
@@ -203,16 +245,32 @@ def _frontend_headers(headers, path: str, url: str) -> None:
 WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
 
 # --- Cache ---------------------------------------------------------------------------
-# Holds the rate-limit counters. Gunicorn runs several worker processes (and production
-# several hosts), so outside "local" the default is Django's database cache: one table,
-# shared by every worker, created by `manage.py createcachetable` (`make serve` runs it).
-# Memory is per process; a cache server (redis://...) is the choice at larger scale.
-# Django culls a third of the entries past MAX_ENTRIES (300 by default): counters of callers
-# that are still counted would vanish under many distinct clients, so the table may grow.
+# Holds the rate-limit counters and read-your-writes marks (and cached reports). Gunicorn
+# runs several worker processes (and production several hosts), so outside "local" the
+# default is Django's database cache: one table, shared by every worker, created by
+# `manage.py createcachetable` (`make serve` runs it). Memory is per process; Redis
+# (CACHE_URL=redis://host:6379/0, Django's own backend) is the choice beyond one server: no
+# database write per request. Django culls a third of the entries past MAX_ENTRIES (300 by
+# default): counters of callers that are still counted would vanish under many distinct
+# clients, so the table may grow. crm.cache.FailOpenCache wraps every backend: a cache that
+# does not answer is skipped (throttling fails open), never an error answer.
 _cache_url = env.str("CACHE_URL", default="") or (
     "locmemcache://" if IS_LOCAL else "dbcache://django_cache?max_entries=10000"
 )
-CACHES = {"default": environ.Env.cache_url_config(_cache_url)}
+_cache = environ.Env.cache_url_config(_cache_url)
+if _cache_url.startswith(("redis://", "rediss://")):
+    _cache["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    _cache_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=1.0)
+    _cache["OPTIONS"] = {
+        "socket_connect_timeout": _cache_timeout,
+        "socket_timeout": _cache_timeout,
+        **_cache.get("OPTIONS", {}),
+    }
+if _cache["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
+    # The database cache stays as it is: createcachetable must recognise it, and its errors
+    # are the primary's, answered 503 anyway.
+    _cache = wrap_cache(_cache, retry_seconds=env.float("CACHE_RETRY_SECONDS", default=2.0))
+CACHES = {"default": _cache}
 
 # Request bodies above this size are refused with 400 before parsing: the largest legitimate
 # body (an opportunity) is well under 1 KiB.

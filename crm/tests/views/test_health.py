@@ -12,12 +12,17 @@ pytestmark = pytest.mark.django_db
 PROBES = ["/healthz", "/healthz/", "/readyz", "/readyz/"]
 
 
-@pytest.mark.parametrize("path", PROBES)
-def test_probes_answer_without_authentication_or_redirect(api_client, path):
-    """Both probes answer 200 {"status": "ok"} anonymously, with or without the trailing slash."""
+READY = {"status": "ok", "databases": {"default": {"state": "ok"}}, "cache": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [(path, READY if path.startswith("/readyz") else {"status": "ok"}) for path in PROBES]
+)
+def test_probes_answer_without_authentication_or_redirect(api_client, path, body):
+    """Both probes answer 200 anonymously, with or without the trailing slash; /readyz names each part."""
     response = api_client.get(path)
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {"status": "ok"}
+    assert response.json() == body
     assert "no-cache" in response["Cache-Control"]
 
 

@@ -1,0 +1,152 @@
+"""The shared cache (CACHE_URL=redis://...): counters shared by every process, failing open.
+
+A cache server that does not answer is a closed port here (127.0.0.1:1): every operation
+fails at once, as when Redis is stopped. The shared-counter test uses the Redis this
+machine runs on 127.0.0.1:6379 (REDIS_TEST_URL), under a key prefix of its own; it is
+skipped, saying why, where no Redis answers. Redis stopped and started under load, with two
+instances sharing it, is .ci/replica_drill.py.
+"""
+
+import json
+import logging
+import os
+import uuid
+from http import HTTPStatus
+from unittest import mock
+
+import pytest
+from django.core.cache import caches
+from rest_framework.authtoken.models import Token
+from rest_framework.throttling import UserRateThrottle
+
+from crm.cache import FailOpenCache, wrap
+from crm.tests.factories import UserFactory
+from crm.tests.test_settings import _run
+
+pytestmark = pytest.mark.django_db
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_cache(url: str, prefix: str = "") -> dict:
+    return {
+        "default": wrap(
+            {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": prefix,
+                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            },
+            retry_seconds=60,
+        )
+    }
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def user_client(api_client):
+    user = UserFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api_client
+
+
+@pytest.fixture
+def dead_cache(settings):
+    settings.CACHES = _redis_cache(DEAD_REDIS)
+    yield caches["default"]
+    caches["default"].close()
+
+
+def _schema(client):
+    return client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code
+
+
+def test_throttling_fails_open_and_says_so_once_when_the_cache_is_down(dead_cache, user_client, caplog):
+    """Redis down: requests over the limit still answer 200, and one warning names the cause."""
+    # given a limit of 1/min that a working cache would enforce on the second request
+    rates = {"anon": "1/min", "user": "1/min"}
+    # when
+    with mock.patch.object(UserRateThrottle, "THROTTLE_RATES", rates), caplog.at_level(logging.WARNING):
+        statuses = [_schema(user_client) for _ in range(3)]
+    # then
+    assert statuses == [HTTPStatus.OK] * 3
+    warnings = [r.getMessage() for r in caplog.records if r.name == "crm.cache"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("cache unavailable (get: ")
+    assert "throttling fails open" in warnings[0]
+
+
+def test_readyz_reports_the_cache_down_and_stays_ready(dead_cache, api_client):
+    """A cache that does not answer is reported; the instance still takes traffic."""
+    response = api_client.get("/readyz")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {
+        "status": "ok",
+        "databases": {"default": {"state": "ok"}},
+        "cache": "unavailable",
+    }
+
+
+def test_every_cache_operation_acts_as_a_miss_when_the_server_is_down(dead_cache):
+    """get gives the default, set/add/delete store nothing, get_many is empty; nothing raises."""
+    # given
+    cache = dead_cache
+    # when
+    answers = [
+        cache.get("k", "fallback"),
+        cache.set("k", 1),
+        cache.add("k", 1),
+        cache.get_many(["k"]),
+        cache.delete("k"),
+        cache.get_or_set("k", 7),
+        cache.has_key("k"),
+    ]
+    # then
+    assert isinstance(cache, FailOpenCache)
+    assert answers == ["fallback", None, False, {}, False, 7, False]
+    assert cache.unavailable()
+    with pytest.raises(ValueError):
+        cache.incr("k")
+
+
+@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
+def test_the_rate_limit_is_one_count_for_every_process_sharing_redis(settings, user_client):
+    """Two processes (two cache clients) count one user's requests together: the limit is not doubled."""
+    # given a limit of 3/min and a key prefix no one else uses
+    settings.CACHES = _redis_cache(REDIS_TEST_URL, prefix=f"test-{uuid.uuid4().hex}")
+    statuses = []
+    with mock.patch.object(UserRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "3/min"}):
+        # when: two requests through one client, then a fresh client as another process would have
+        statuses += [_schema(user_client) for _ in range(2)]
+        caches["default"].close()
+        settings.CACHES = {"default": {**settings.CACHES["default"]}}
+        statuses += [_schema(user_client) for _ in range(2)]
+    # then
+    assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+
+
+def test_cache_url_redis_is_djangos_own_backend_failing_open_with_timeouts():
+    """CACHE_URL=redis://... configures django.core.cache.backends.redis.RedisCache inside FailOpenCache."""
+    probe = "import django, json; from django.conf import settings; print(json.dumps(settings.CACHES))"
+    result = _run(["-c", probe], CACHE_URL="redis://cache.internal:6379/2", CACHE_SOCKET_TIMEOUT="0.5")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "default": {
+            "LOCATION": "redis://cache.internal:6379/2",
+            "BACKEND": "crm.cache.FailOpenCache",
+            "OPTIONS": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+                "RETRY_SECONDS": 2.0,
+            },
+        }
+    }
