@@ -44,6 +44,7 @@ class FailOpenCache(BaseCache):
         inner_params = {k: v for k, v in params.items() if k not in ("BACKEND", "LOCATION", "OPTIONS")}
         self.inner = import_string(inner_backend)(location, {**inner_params, "OPTIONS": inner_options})
         self._down_until = 0.0
+        self.last_failure = float("-inf")  # time.monotonic() of the last failed operation
         self._lock = threading.Lock()
 
     # --- failing open ---
@@ -54,7 +55,8 @@ class FailOpenCache(BaseCache):
     def _failed(self, operation: str, exc: Exception) -> None:
         with self._lock:
             first = not self.unavailable()
-            self._down_until = time.monotonic() + self.retry_seconds
+            self.last_failure = time.monotonic()
+            self._down_until = self.last_failure + self.retry_seconds
         if first:
             logger.warning(
                 "cache unavailable (%s: %s): throttling fails open and nothing is cached for %.0fs",
@@ -138,10 +140,12 @@ class FailOpenCache(BaseCache):
         return self._call("close", None, **kwargs)
 
 
-def cache_unavailable(cache) -> bool:
-    """The cache failed just now (only a FailOpenCache can tell; any other is taken to work)."""
-    unavailable = getattr(cache, "unavailable", None)
-    return bool(unavailable()) if callable(unavailable) else False
+def cache_failed_within(cache, seconds: float) -> bool:
+    """The cache failed in the last ``seconds`` (only a FailOpenCache can tell; others are taken to work)."""
+    last_failure = getattr(cache, "last_failure", None)
+    if last_failure is None:
+        return False
+    return time.monotonic() - last_failure < max(seconds, getattr(cache, "retry_seconds", 0))
 
 
 def wrap(config: dict, *, retry_seconds: float) -> dict:

@@ -204,14 +204,18 @@ def _user_id(request) -> int | None:
 
 
 def wrote_recently(request) -> bool:
-    """The request's user wrote within READ_YOUR_WRITES_SECONDS (True when the cache cannot say)."""
+    """The request's user wrote within READ_YOUR_WRITES_SECONDS, or the cache cannot say.
+
+    A write made while the cache was down left no mark, and a restarted Redis has lost every
+    mark: for READ_YOUR_WRITES_SECONDS after the cache last failed, everyone reads the primary.
+    """
     user_id = _user_id(request)
     if user_id is None:
         return False
-    from .cache import cache_unavailable
+    from .cache import cache_failed_within
 
     marked = cache.get(RECENT_WRITE_KEY % user_id)
-    return marked is not None or cache_unavailable(cache)
+    return marked is not None or cache_failed_within(cache, settings.READ_YOUR_WRITES_SECONDS)
 
 
 def remember_write(request) -> None:

@@ -7,9 +7,9 @@ skipped, saying why, where no Redis answers. Redis stopped and started under loa
 instances sharing it, is .ci/replica_drill.py.
 """
 
-import json
 import logging
 import os
+import runpy
 import uuid
 from http import HTTPStatus
 from unittest import mock
@@ -21,7 +21,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from crm.cache import FailOpenCache, wrap
 from crm.tests.factories import UserFactory
-from crm.tests.test_settings import _run
+from crm.tests.test_settings import SETTINGS, _clean_environ
 
 pytestmark = pytest.mark.django_db
 
@@ -136,10 +136,10 @@ def test_the_rate_limit_is_one_count_for_every_process_sharing_redis(settings, u
 
 def test_cache_url_redis_is_djangos_own_backend_failing_open_with_timeouts():
     """CACHE_URL=redis://... configures django.core.cache.backends.redis.RedisCache inside FailOpenCache."""
-    probe = "import django, json; from django.conf import settings; print(json.dumps(settings.CACHES))"
-    result = _run(["-c", probe], CACHE_URL="redis://cache.internal:6379/2", CACHE_SOCKET_TIMEOUT="0.5")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {
+    env = _clean_environ(CACHE_URL="redis://cache.internal:6379/2", CACHE_SOCKET_TIMEOUT="0.5")
+    with mock.patch.dict(os.environ, env, clear=True):
+        caches_setting = runpy.run_path(str(SETTINGS))["CACHES"]
+    assert caches_setting == {
         "default": {
             "LOCATION": "redis://cache.internal:6379/2",
             "BACKEND": "crm.cache.FailOpenCache",

@@ -309,38 +309,47 @@ def test_with_the_cache_down_reads_go_to_the_primary(replica, reader, settings):
 
 def test_replica_hosts_become_aliases_that_mirror_the_primary_in_tests():
     """MYSQL_REPLICA_HOSTS=host[:port],... gives replica1, replica2 with the primary's credentials."""
-    import json
+    import os
+    import runpy
 
-    from crm.tests.test_settings import _run
+    from crm.tests.test_settings import SETTINGS, _clean_environ
 
     # given
-    probe = (
-        "import json; from django.conf import settings; dbs = settings.DATABASES; "
-        "print(json.dumps({a: {k: dbs[a].get(k) for k in ('HOST', 'PORT', 'USER', 'NAME', 'TEST')} "
-        "for a in dbs} | {'replicas': settings.REPLICA_DATABASES, "
-        "'timeout': dbs['replica1']['OPTIONS']['connect_timeout']}))"
-    )
-    # when
-    result = _run(
-        ["-c", probe],
+    env = _clean_environ(
         MYSQL_HOST="primary.internal",
         MYSQL_USER="crm",
         MYSQL_DB="intrasoft",
         MYSQL_TEST_DB="test_x",
         MYSQL_REPLICA_HOSTS="replica-a.internal,replica-b.internal:3307",
     )
+    # when
+    with mock.patch.dict(os.environ, env, clear=True):
+        values = runpy.run_path(str(SETTINGS))
     # then
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
-    assert answer["replicas"] == ["replica1", "replica2"]
-    assert answer["timeout"] == 1
-    assert answer["replica1"] == {
+    dbs = values["DATABASES"]
+    picked = {a: {k: dbs[a].get(k) for k in ("HOST", "PORT", "USER", "NAME", "TEST")} for a in dbs}
+    assert values["REPLICA_DATABASES"] == ["replica1", "replica2"]
+    assert dbs["replica1"]["OPTIONS"]["connect_timeout"] == 1
+    assert dbs["replica1"]["OPTIONS"]["charset"] == "utf8mb4"
+    assert picked["replica1"] == {
         "HOST": "replica-a.internal",
         "PORT": 3306,
         "USER": "crm",
         "NAME": "intrasoft",
         "TEST": {"MIRROR": "default"},
     }
-    assert answer["replica2"]["HOST"] == "replica-b.internal"
-    assert answer["replica2"]["PORT"] == 3307
-    assert answer["default"]["TEST"]["NAME"] == "test_x"
+    assert (picked["replica2"]["HOST"], picked["replica2"]["PORT"]) == ("replica-b.internal", 3307)
+    assert picked["default"]["TEST"]["NAME"] == "test_x"
+
+
+def test_replica_hosts_need_a_mysql_primary():
+    """MYSQL_REPLICA_HOSTS without a MySQL primary stops the settings with one line."""
+    import os
+    import runpy
+
+    from crm.tests.test_settings import SETTINGS, _clean_environ
+
+    env = _clean_environ(MYSQL_REPLICA_HOSTS="replica-a.internal")
+    with mock.patch.dict(os.environ, env, clear=True), pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(SETTINGS))
+    assert "MYSQL_REPLICA_HOSTS needs a MySQL primary" in str(stopped.value)
