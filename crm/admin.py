@@ -21,6 +21,7 @@ from django.utils import timezone
 from crm import services
 from crm.choices import fiscal_year_bounds, fiscal_year_of
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.serializers import CUSTOMER_FIELDS
 
 # --- CSV export (shared by every list) ----------------------------------------------------
 
@@ -124,21 +125,7 @@ class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
     ordering = ("cid",)
     inlines = (OpportunityInline,)
     list_per_page = 100
-    csv_fields = (
-        "cid",
-        "customer_name",
-        "area",
-        "account_executive",
-        "technical_specialist",
-        "industry",
-        "contract_type",
-        "contract_start_date",
-        "contract_end_date",
-        "is_active",
-        "is_key_account",
-        "open_opportunities",
-        "open_monthly_revenue",
-    )
+    csv_fields = (*CUSTOMER_FIELDS, "open_opportunities", "open_monthly_revenue")
 
     def get_queryset(self, request):
         open_of_customer = _open_opportunities_of_customer()

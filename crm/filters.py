@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from .choices import Area, ForecastCategory, Product, Status, fiscal_year_bounds
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
+from .ids import INT_MAX, INT_MIN
 from .models import Customer, Opportunity, RevenueActual, RevenueTarget
 
 # Query parameters a list endpoint reads besides its filters: paging, and DRF's
@@ -87,32 +88,32 @@ class OrderingFilter(django_filters.OrderingFilter):
 # --- Revenue ---------------------------------------------------------------------------
 
 
-# customer.cid is an INT column: a value outside its range is a 400 naming the parameter, not
-# a number the database driver cannot bind (SQLite raises OverflowError: a 500).
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+class BoundedIntegerFilter(django_filters.NumberFilter):
+    """Whole numbers within ``minimum``..``maximum``: out of range is a 400 naming the parameter.
 
+    Each subclass states its bounds in the schema too (schemathesis sends what it allows).
+    """
 
-@extend_schema_field({"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX})
-class CidFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+    minimum: int
+    maximum: int
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", INT_MIN)
-        kwargs.setdefault("max_value", INT_MAX)
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **{"min_value": self.minimum, "max_value": self.maximum, **kwargs})
 
 
-# The bounds the form field enforces, in the schema too (schemathesis sends what it allows).
+# customer.cid is an INT column: a value outside its range is a 400, not a number the
+# database driver cannot bind (SQLite raises OverflowError: a 500).
+@extend_schema_field({"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX})
+class CidFilter(BoundedIntegerFilter):
+    minimum, maximum = INT_MIN, INT_MAX
+
+
 @extend_schema_field({"type": "integer", "minimum": MIN_FISCAL_YEAR, "maximum": MAX_FISCAL_YEAR})
-class FiscalYearFilter(django_filters.NumberFilter):
+class FiscalYearFilter(BoundedIntegerFilter):
     """A whole fiscal year such as 2025 (NumberFilter alone would accept 2025.5)."""
 
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", MIN_FISCAL_YEAR)
-        kwargs.setdefault("max_value", MAX_FISCAL_YEAR)
-        super().__init__(*args, **kwargs)
+    minimum, maximum = MIN_FISCAL_YEAR, MAX_FISCAL_YEAR
 
 
 class RevenueActualFilter(StrictFilterSet):

@@ -2,7 +2,8 @@
 
 DRF's LimitOffsetPagination quietly falls back to defaults on ``limit=abc`` or clamps
 ``limit=100000``; here each is a 400 naming the parameter, so a client never takes a
-partial page for the whole list.
+partial page for the whole list. The paginator also owns the paging part of the OpenAPI
+schema (parameters, their errors and the response), so every list documents it alike.
 """
 
 import orjson
@@ -10,15 +11,24 @@ from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
+from .ids import INT_MAX
+
 MAX_LIMIT = 1000
 # No table here can hold more rows than a signed INT counts; a larger offset is a mistake, and
 # past 2**63 it would overflow the database's own LIMIT/OFFSET arithmetic (a 500, not a 400).
-MAX_OFFSET = 2**31 - 1
+MAX_OFFSET = INT_MAX
 # Used when only ``offset`` is given.
 DEFAULT_LIMIT = 100
 
 
-class _PageParamsForm(forms.Form):
+_PAGE_EXAMPLE = {
+    "count": {"example": 276},
+    "next": {"example": "http://localhost:8000/api/customers?limit=1&offset=1"},
+    "previous": {"example": None},
+}
+
+
+class PageParamsForm(forms.Form):
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
     offset = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
 
@@ -40,7 +50,7 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
 
     def parse(self, request) -> None:
         """Validate and keep ``limit``/``offset``; ValidationError (400) naming the bad one."""
-        form = _PageParamsForm(request.query_params)
+        form = PageParamsForm(request.query_params)
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
         self.request = request
@@ -48,21 +58,9 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
         self.offset = form.cleaned_data["offset"] or 0
 
     def paginate_queryset(self, queryset, request, view=None):
-        # The browsable API's path; the JSON path slices in the view to stay in one query.
-        self.parse(request)
+        """The page's rows after ``parse``: a COUNT, then one query for the slice."""
         self.count = self.get_count(queryset)
         return list(queryset[self.offset : self.offset + self.limit])
-
-    def get_schema_operation_parameters(self, view):
-        # The bounds the form enforces, so clients (and schemathesis) know them.
-        bounds = {
-            self.limit_query_param: {"minimum": 1, "maximum": MAX_LIMIT},
-            self.offset_query_param: {"minimum": 0, "maximum": MAX_OFFSET},
-        }
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            parameter["schema"] = {**parameter["schema"], **bounds.get(parameter["name"], {})}
-        return parameters
 
     def get_paginated_response_bytes(self, results: bytes) -> bytes:
         """The paged body around results already encoded by ``encode_rows``."""
@@ -74,3 +72,57 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
                 "results": orjson.Fragment(results),
             }
         )
+
+    # --- OpenAPI ---------------------------------------------------------------------------
+
+    def get_schema_operation_parameters(self, view):
+        # The bounds the form enforces, so clients (and schemathesis) know them.
+        return [
+            {
+                "name": self.limit_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Page size, 1 to {MAX_LIMIT} (more is a 400). Giving `limit` or "
+                "`offset` turns on paging: the body becomes `{count, next, previous, results}`.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            },
+            {
+                "name": self.offset_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows to skip, 0 or more. Alone, it pages with `limit` {DEFAULT_LIMIT}.",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            },
+        ]
+
+    def get_paginated_response_schema(self, schema):
+        if not isinstance(schema, dict):
+            # drf-spectacular asking how to show a list's example as a page: it puts the
+            # example row where ``schema`` is and takes the other values from here.
+            return {"properties": {**_PAGE_EXAMPLE, "results": schema}}
+        # Opt-in: a plain array, or a page when limit/offset are given.
+        page = {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "description": "Rows matching the filters, all pages together."},
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The next page, or null on the last.",
+                },
+                "previous": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The previous page, or null on the first.",
+                },
+                "results": schema,
+            },
+        }
+        return {"oneOf": [schema, page]}
+
+    def schema_error_form(self) -> forms.Form:
+        """The form whose error codes the schema lists for the paging parameters."""
+        return PageParamsForm({"limit": "", "offset": ""})  # both present: "required" counts too

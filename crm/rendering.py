@@ -40,21 +40,24 @@ def _streaming_cursor(connection) -> Iterator:
 
     MySQLdb's default cursor converts the whole result set to Python tuples before the
     first fetch, several times the size of the JSON; its server-side ``SSCursor`` streams
-    them. The cursor is still Django's wrapper, so queries are logged, counted in tests and
-    errors translated.
+    them. The driver cursor is opened as an ``SSCursor`` on its own (the connection's
+    default cursor class is left alone) and wrapped the way ``connection.cursor()`` wraps
+    every cursor, so queries are logged, counted in tests, pass execute wrappers and have
+    their errors translated.
     """
-    if connection.vendor == "mysql":
-        from MySQLdb.cursors import SSCursor
+    if connection.vendor != "mysql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.mysql.base import CursorWrapper as MySQLCursorWrapper
+    from MySQLdb.cursors import SSCursor
 
-        connection.ensure_connection()
-        raw = connection.connection
-        previous, raw.cursorclass = raw.cursorclass, SSCursor
-        try:
-            cursor = connection.cursor()
-        finally:
-            raw.cursorclass = previous
-    else:
-        cursor = connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = MySQLCursorWrapper(connection.connection.cursor(SSCursor))
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         yield cursor
 

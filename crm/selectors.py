@@ -16,6 +16,7 @@ from .choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, Forec
 from .data_quality import DataQualityReport, data_quality_compute
 from .filters import CustomerFilter, OpportunityFilter, RevenueActualFilter, RevenueTargetFilter
 from .forecast import Forecast, forecast_compute, forecast_period
+from .ids import int_id
 from .models import Customer, Opportunity, RevenueActual, RevenueTarget
 
 
@@ -55,8 +56,6 @@ def data_quality_report(
 
 
 # --- Customers -----------------------------------------------------------------------
-# Largest value of the INT primary keys; a larger id cannot exist and would overflow SQLite.
-MAX_INT_ID = 2**31 - 1
 
 
 def customer_list(*, filters=None) -> QuerySet[Customer]:
@@ -64,10 +63,12 @@ def customer_list(*, filters=None) -> QuerySet[Customer]:
     return _filtered(CustomerFilter, filters, Customer.objects.order_by("cid"))
 
 
-def customer_get(*, cid: int) -> Customer | None:
-    if not 0 <= cid <= MAX_INT_ID:
+def customer_get(*, cid: int | str) -> Customer | None:
+    """The customer, or None; ``cid`` an int or the text of a URL. Every customer-scoped view asks here."""
+    number = int_id(cid)
+    if number is None:
         return None
-    return Customer.objects.filter(cid=cid).first()
+    return Customer.objects.filter(cid=number).first()
 
 
 # --- Opportunities -----------------------------------------------------------------------

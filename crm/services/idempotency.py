@@ -4,13 +4,19 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import logging
 import uuid
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from ..models import IdempotencyKey
+from ..models import IdempotencyKey, Opportunity
+from .opportunities import opportunity_create
+
+logger = logging.getLogger(__name__)
 
 # --- Idempotency keys --------------------------------------------------------------------
 #
@@ -155,3 +161,68 @@ def idempotency_key_purge(*, older_than: datetime.timedelta = IDEMPOTENCY_KEY_RE
         raise ValueError(f"keys are kept at least {IDEMPOTENCY_KEY_RETENTION}; got {older_than}")
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+# --- An opportunity created with an Idempotency-Key ---------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class IdempotentCreate:
+    """What a POST with an Idempotency-Key answers: a new opportunity, or the first answer again."""
+
+    status: int
+    body: dict
+    # None when replayed: the first request created it.
+    opportunity: Opportunity | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.opportunity is None
+
+
+def opportunity_create_idempotent(
+    *,
+    user,
+    key: str,
+    fingerprint: str,
+    data: dict[str, Any],
+    represent: Callable[[Opportunity], dict],
+) -> IdempotentCreate:
+    """Create an opportunity at most once per ``(user, key)``; steps 1 to 3 above.
+
+    ``data`` are opportunity_create's arguments; ``represent`` turns the new opportunity
+    into the response body, which is stored with it and replayed to a retry. Raises
+    IdempotencyInProgress or IdempotencyKeyReused as idempotency_key_claim does. Not one
+    transaction on purpose: the claim commits first, the work and its response together.
+    """
+    claim = idempotency_key_claim(user=user, key=key, fingerprint=fingerprint)
+    if claim.is_replay:
+        return IdempotentCreate(
+            status=claim.replay_status, body=json.loads(claim.replay_body), opportunity=None
+        )
+    try:
+        with transaction.atomic():
+            opportunity = opportunity_create(**data)
+            body = represent(opportunity)
+            # Stored as the JSON text sent; a replay parses and sends it again.
+            idempotency_key_complete(claim=claim, status=HTTPStatus.CREATED, body=_json_text(body))
+    except IdempotencyInProgress:
+        # Taken over meanwhile (this request outlived the claim timeout): the work rolled
+        # back, and the claim is the other request's to complete.
+        raise
+    except BaseException:
+        _release_quietly(claim)
+        raise
+    return IdempotentCreate(status=HTTPStatus.CREATED, body=body, opportunity=opportunity)
+
+
+def _json_text(body: dict) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _release_quietly(claim: IdempotencyClaim) -> None:
+    try:
+        idempotency_key_release(claim=claim)
+    except Exception:
+        # The request's own error matters more; a claim left behind goes stale and is taken over.
+        logger.exception("could not release an idempotency claim")

@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Now
 
+from .. import messages
 from ..choices import (
     DEFAULT_FORECAST_CATEGORY,
     DEFAULT_PROBABILITY,
@@ -22,6 +23,8 @@ from ..choices import (
     Product,
     Status,
 )
+from ..ids import int_id
+from ..messages import vocabulary_message
 from ..models import Customer, Opportunity
 
 # --- Opportunities -----------------------------------------------------------------------
@@ -30,22 +33,13 @@ from ..models import Customer, Opportunity
 # alike, so the API and the admin enforce the same rules. A broken rule raises
 # django.core.exceptions.ValidationError({field: [ValidationError(message, code)]}).
 
-# Columns a caller may change through opportunity_update (``cid`` is the customer).
+# Columns a caller may change through opportunity_update: every column Django may edit
+# (not the oid or the database-set timestamps), with the customer named by its ``cid``.
 OPPORTUNITY_WRITABLE_FIELDS = frozenset(
-    {
-        "cid",
-        "opportunity_name",
-        "product",
-        "status",
-        "est_monthly_revenue",
-        "probability",
-        "forecast_category",
-        "expected_close_date",
-    }
+    field.column if field.is_relation else field.name
+    for field in Opportunity._meta.concrete_fields
+    if field.editable and not field.primary_key
 )
-# The customer table's cid is a signed INT; anything outside cannot exist (and SQLite
-# would overflow on a too-large Python int instead of answering "no such row").
-_CID_RANGE = range(-(2**31), 2**31)
 _CENT = Decimal("0.01")
 
 
@@ -53,42 +47,47 @@ class OpportunityChanged(Exception):
     """The stored opportunity is no longer the version the caller read (a stale If-Match)."""
 
 
-def vocabulary_message(choices: type[models.TextChoices]) -> str:
-    return "Must be one of: " + ", ".join(choices.values) + "."
-
-
 def est_monthly_revenue_problem(value: Decimal) -> ValidationError | None:
     """The rule on a parsed amount; the serializer uses it too, so both answer alike."""
     if not value.is_finite():
-        return ValidationError("A finite number is required.", code="invalid")
+        return ValidationError(messages.NOT_FINITE, code="invalid")
     if value <= 0:
-        return ValidationError("Must be greater than 0.", code="min_value")
+        return ValidationError(messages.NOT_POSITIVE, code="min_value")
     if value > MAX_MONTHLY_REVENUE:
-        return ValidationError(f"Must be at most {MAX_MONTHLY_REVENUE}.", code="max_value")
+        return ValidationError(messages.too_large(MAX_MONTHLY_REVENUE), code="max_value")
     if value != value.quantize(_CENT):
-        return ValidationError("At most 2 decimal places are allowed.", code="max_decimal_places")
+        return ValidationError(messages.TOO_MANY_DECIMAL_PLACES, code="max_decimal_places")
     return None
 
 
 def _name_problem(value) -> tuple[str | None, ValidationError | None]:
     if not isinstance(value, str):
-        return None, ValidationError("A string is required.", code="invalid")
+        return None, ValidationError(messages.INVALID_STRING, code="invalid")
     name = value.strip()
     if not name:
-        return None, ValidationError("This field may not be blank.", code="blank")
+        return None, ValidationError(messages.BLANK, code="blank")
     if "\x00" in name:
-        return None, ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+        return None, ValidationError(messages.NULL_CHARACTERS, code="null_characters_not_allowed")
     max_length = Opportunity._meta.get_field("opportunity_name").max_length
     if len(name) > max_length:
         # Refused, never truncated: a silently shortened name is a different name.
-        return None, ValidationError(
-            f"Ensure this field has no more than {max_length} characters.", code="max_length"
-        )
+        return None, ValidationError(messages.too_long(max_length), code="max_length")
     return name, None
 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def opportunity_reference_errors(*, cid: int) -> dict[str, list[ValidationError]]:
+    """The references a record makes that do not resolve: ``{"cid": [...]}`` or ``{}``.
+
+    Apart from the other rules so that an answer with field errors (a body missing most
+    fields) can still say that the customer does not exist: one answer names every problem.
+    """
+    if int_id(cid) is not None and Customer.objects.filter(cid=cid).exists():
+        return {}
+    return {"cid": [ValidationError(messages.customer_missing(cid), code="does_not_exist")]}
 
 
 def opportunity_validate(
@@ -115,9 +114,10 @@ def opportunity_validate(
         errors.setdefault(field, []).append(error)
 
     if not _is_int(cid):
-        fail("cid", ValidationError("A valid integer is required.", code="invalid"))
-    elif check_customer and (cid not in _CID_RANGE or not Customer.objects.filter(cid=cid).exists()):
-        fail("cid", ValidationError(f"Customer {cid} does not exist.", code="does_not_exist"))
+        fail("cid", ValidationError(messages.INVALID_INTEGER, code="invalid"))
+    elif check_customer:
+        for field, problems in opportunity_reference_errors(cid=cid).items():
+            errors.setdefault(field, []).extend(problems)
 
     name, problem = _name_problem(opportunity_name)
     if problem:
@@ -130,7 +130,7 @@ def opportunity_validate(
         fail("status", ValidationError(vocabulary_message(Status), code="invalid_choice"))
 
     if isinstance(est_monthly_revenue, bool) or not isinstance(est_monthly_revenue, (Decimal, int)):
-        fail("est_monthly_revenue", ValidationError("A decimal number is required.", code="invalid"))
+        fail("est_monthly_revenue", ValidationError(messages.INVALID_DECIMAL, code="invalid"))
     elif problem := est_monthly_revenue_problem(Decimal(est_monthly_revenue)):
         fail("est_monthly_revenue", problem)
 
@@ -138,20 +138,20 @@ def opportunity_validate(
     if not isinstance(expected_close_date, datetime.date) or isinstance(
         expected_close_date, datetime.datetime
     ):
-        fail("expected_close_date", ValidationError("A valid date is required.", code="invalid"))
+        fail("expected_close_date", ValidationError(messages.INVALID_DATE, code="invalid"))
 
     if probability is None and status_known:
         probability = DEFAULT_PROBABILITY[status]
     if probability is not None:
         if not _is_int(probability):
-            fail("probability", ValidationError("A valid integer is required.", code="invalid"))
+            fail("probability", ValidationError(messages.INVALID_INTEGER, code="invalid"))
         elif not 0 <= probability <= 100:
-            fail("probability", ValidationError("Must be between 0 and 100.", code="out_of_range"))
+            fail("probability", ValidationError(messages.PERCENT_OUT_OF_RANGE, code="out_of_range"))
         elif status in FIXED_PROBABILITY and probability != FIXED_PROBABILITY[status]:
             fail(
                 "probability",
                 ValidationError(
-                    f"A {status} opportunity must have probability {FIXED_PROBABILITY[status]}.",
+                    messages.fixed_for_status(status, "probability", FIXED_PROBABILITY[status]),
                     code="inconsistent_with_status",
                 ),
             )
@@ -168,17 +168,14 @@ def opportunity_validate(
             fail(
                 "forecast_category",
                 ValidationError(
-                    f"A {status} opportunity must have forecast category {FIXED_FORECAST_CATEGORY[status]}.",
+                    messages.fixed_for_status(status, "forecast category", FIXED_FORECAST_CATEGORY[status]),
                     code="inconsistent_with_status",
                 ),
             )
         elif forecast_category == ForecastCategory.CLOSED and status_known and status != Status.CLOSED_WON:
             fail(
                 "forecast_category",
-                ValidationError(
-                    "Forecast category Closed is only for Closed Won opportunities.",
-                    code="inconsistent_with_status",
-                ),
+                ValidationError(messages.CLOSED_CATEGORY_NOT_WON, code="inconsistent_with_status"),
             )
 
     if errors:
@@ -211,9 +208,7 @@ def _is_foreign_key_violation(exc: IntegrityError) -> bool:
 
 
 def _customer_missing_error(cid) -> ValidationError:
-    return ValidationError(
-        {"cid": [ValidationError(f"Customer {cid} does not exist.", code="does_not_exist")]}
-    )
+    return ValidationError({"cid": [ValidationError(messages.customer_missing(cid), code="does_not_exist")]})
 
 
 @transaction.atomic

@@ -73,7 +73,7 @@ def test_a_dropped_connection_the_driver_reports_unwrapped_is_a_503(reader_clien
     def dropped(**kwargs):
         raise connection.Database.OperationalError(2006, "")
 
-    monkeypatch.setattr(customers, "customer_list", dropped)
+    monkeypatch.setattr(customers.CustomerViewSet, "selector", staticmethod(dropped))
     response = reader_client.get(LIST_URL)
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response["Retry-After"] == "5"

@@ -1,37 +1,51 @@
-"""Shared pieces of the API views: opt-in paging, selector-backed lists, the 405-first check."""
+"""Shared pieces of the API views: the selector-backed list, the 405-first check."""
 
+from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import mixins, viewsets
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 
 from ..pagination import OptInLimitOffsetPagination
 
-PAGING_ERRORS = ["invalid", "min_value", "max_value", "required"]
 
+class SelectorListMixin:
+    """A list whose rows come from a selector that applies the filters itself.
 
-class _OptInPagination(OptInLimitOffsetPagination):
-    def get_paginated_response_schema(self, schema):
-        # Opt-in: a plain array, or a page when limit/offset are given.
-        return {"oneOf": [schema, super().get_paginated_response_schema(schema)]}
-
-
-class _SelectorListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """List endpoints whose rows come from a selector that applies the filters itself.
+    ``list`` checks the paging parameters and the filters together (one 400 names every bad
+    parameter), calls ``selector(filters=..., **selector_kwargs())`` and renders the rows as
+    a plain array, or as a page when ``limit``/``offset`` are given.
 
     ``filter_backends``/``filterset_class`` stay declared so the OpenAPI schema documents
-    the filters; ``list`` never runs the backend, so the filters apply once.
+    the filters; the backend never runs, so the filters apply once.
     """
 
-    pagination_class = _OptInPagination
+    pagination_class = OptInLimitOffsetPagination
     filter_backends = (DjangoFilterBackend,)
     # staticmethod(<entity>_list): takes ``filters=`` and returns a queryset.
     selector = None
 
+    def selector_kwargs(self) -> dict:
+        return {}
+
     def list(self, request, *args, **kwargs):
-        # A bad filter raises Django's ValidationError: crm.errors answers 400 naming it.
-        rows = self.selector(filters=request.query_params)
-        if not self.paginator.requested(request):
+        paged = self.paginator.requested(request)
+        errors = {}
+        if paged:
+            try:
+                self.paginator.parse(request)
+            except ValidationError as exc:
+                errors.update(exc.error_dict)
+        try:
+            rows = self.selector(filters=request.query_params, **self.selector_kwargs())
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+        if errors:
+            # Django's ValidationError: crm.errors answers 400 naming each parameter.
+            raise ValidationError(errors)
+        return self.render_list(request, rows, paged=paged)
+
+    def render_list(self, request, rows, *, paged: bool) -> Response:
+        if not paged:
             return Response(self.get_serializer(rows, many=True).data)
         page = self.paginator.paginate_queryset(rows, request, view=self)
         return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -1,11 +1,15 @@
-"""Revenue actuals and targets, the forecast and the data-quality report."""
+"""Revenue actuals and targets, the forecast and the data-quality report.
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+What the schema says about them is in ``crm.openapi.revenue``.
+"""
+
+from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..filters import RevenueActualFilter, RevenueTargetFilter
 from ..models import RevenueActual, RevenueTarget
+from ..openapi import revenue as schemas
 from ..permissions import view_permission
 from ..selectors import data_quality_report, forecast_by_area, revenue_actual_list, revenue_target_list
 from ..serializers import (
@@ -15,32 +19,19 @@ from ..serializers import (
     RevenueActualSerializer,
     RevenueTargetSerializer,
 )
-from .common import _SelectorListViewSet
+from .common import SelectorListMixin
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Monthly revenue actuals",
-        description="Realised revenue per area and month (the first day of the month), ordered by area "
-        "and month. A plain array; with `limit` (at most 1000) and `offset` a page "
-        "`{count, next, previous, results}`. Needs `crm.view_revenueactual`.",
-    )
-)
-class RevenueActualViewSet(_SelectorListViewSet):
+@schemas.revenue_actual_viewset
+class RevenueActualViewSet(SelectorListMixin, viewsets.GenericViewSet):
     queryset = RevenueActual.objects.all()
     serializer_class = RevenueActualSerializer
     filterset_class = RevenueActualFilter
     selector = staticmethod(revenue_actual_list)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Revenue targets",
-        description="Target per area and fiscal year, ordered by area and fiscal year. A plain array; "
-        "with `limit`/`offset` a page. Needs `crm.view_revenuetarget`.",
-    )
-)
-class RevenueTargetViewSet(_SelectorListViewSet):
+@schemas.revenue_target_viewset
+class RevenueTargetViewSet(SelectorListMixin, viewsets.GenericViewSet):
     queryset = RevenueTarget.objects.all()
     serializer_class = RevenueTargetSerializer
     filterset_class = RevenueTargetFilter
@@ -59,57 +50,25 @@ def _period(request) -> dict:
     return params.validated_data
 
 
-class ForecastView(APIView):
+class _PeriodReportView(APIView):
+    """A report over one fiscal-year period: parse fiscal_year/as_of, compute, serialize."""
+
+    report = None  # staticmethod(selector taking fiscal_year=, as_of=)
+    serializer_class = None
+
+    def get(self, request):
+        return Response(self.serializer_class(self.report(**_period(request))).data)
+
+
+@schemas.forecast_view
+class ForecastView(_PeriodReportView):
     permission_classes = (view_permission(*FORECAST_PERMISSIONS),)
-
-    @extend_schema(
-        summary="Fiscal-year forecast per area",
-        description="Per area and in total: target, actuals to date, run-rate projection, weighted "
-        "pipeline, projected total, gap and attainment (formula: docs/forecast.md). Money as strings "
-        "with 2 places, percentages with 1, rounded half up. Needs `crm.view_opportunity`, "
-        "`crm.view_revenueactual` and `crm.view_revenuetarget`.",
-        parameters=[ForecastQuerySerializer],
-        responses={200: ForecastSerializer},
-    )
-    def get(self, request):
-        forecast = forecast_by_area(**_period(request))
-        return Response(ForecastSerializer(forecast).data)
+    report = staticmethod(forecast_by_area)
+    serializer_class = ForecastSerializer
 
 
-class DataQualityView(APIView):
+@schemas.data_quality_view
+class DataQualityView(_PeriodReportView):
     permission_classes = (view_permission(*DATA_QUALITY_PERMISSIONS),)
-
-    @extend_schema(
-        summary="Data-quality report",
-        description="Every rule over customers, opportunities and revenue with its level (error or "
-        "warning), the number of rows breaking it and up to 20 example keys. Reads only. Same "
-        "`fiscal_year`/`as_of` parameters and defaults as the forecast. Needs view permission on "
-        "customers, opportunities and revenue.",
-        parameters=[ForecastQuerySerializer],
-        responses={200: DataQualityReportSerializer},
-        examples=[
-            OpenApiExample(
-                "One broken rule",
-                value={
-                    "fiscal_year": 2025,
-                    "as_of": "2024-12-15",
-                    "errors": 1,
-                    "warnings": 0,
-                    "rules": [
-                        {
-                            "id": "customer.area_unknown",
-                            "entity": "customer",
-                            "level": "error",
-                            "description": "Customer area outside the five areas.",
-                            "count": 1,
-                            "examples": ["9001"],
-                        }
-                    ],
-                },
-                response_only=True,
-            )
-        ],
-    )
-    def get(self, request):
-        report = data_quality_report(**_period(request))
-        return Response(DataQualityReportSerializer(report).data)
+    report = staticmethod(data_quality_report)
+    serializer_class = DataQualityReportSerializer

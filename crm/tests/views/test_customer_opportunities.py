@@ -60,7 +60,7 @@ def test_a_customer_without_opportunities_is_an_empty_array(reader):
     assert reader.get(_url(CustomerFactory().cid)).json() == []
 
 
-@pytest.mark.parametrize("cid", [999999, -1, 10**12])
+@pytest.mark.parametrize("cid", [999999, -1, -5, 2**31, 10**12])
 def test_an_unknown_customer_is_404(reader, cid):
     """A cid that does not exist (or cannot) answers 404 in the error shape."""
     response = reader.get(_url(cid))
@@ -84,6 +84,32 @@ def test_needs_both_view_permissions(perms, expected):
     """Reading a customer's deals needs view_opportunity and view_customer."""
     customer = CustomerFactory()
     assert _client(perms).get(_url(customer.cid)).status_code == expected
+
+
+@pytest.mark.parametrize("cid", [-5, 2**31 - 1, -(2**31)])
+def test_the_customer_and_its_opportunities_agree_on_every_id(reader, cid):
+    """Any id the INT column can hold, negative too, is found by both customer URLs alike."""
+    customer = CustomerFactory(cid=cid)
+    OpportunityFactory(customer=customer)
+    assert reader.get(reverse("api:customer-detail", kwargs={"cid": cid})).status_code == HTTPStatus.OK
+    response = reader.get(_url(cid))
+    assert response.status_code == HTTPStatus.OK
+    assert [row["cid"] for row in response.json()] == [cid]
+
+
+@pytest.mark.parametrize("cid", [-5, 2**31, -(2**31) - 1])
+def test_an_id_no_customer_has_is_404_on_both_customer_urls(reader, cid):
+    """/api/customers/{cid} and /api/customers/{cid}/opportunities answer 404 alike."""
+    CustomerFactory(cid=5)
+    assert reader.get(reverse("api:customer-detail", kwargs={"cid": cid})).status_code == HTTPStatus.NOT_FOUND
+    assert reader.get(_url(cid)).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_bad_paging_and_bad_filters_are_named_together(reader):
+    """limit=0 and status=Nope: one 400 names both parameters."""
+    response = reader.get(_url(CustomerFactory().cid), {"limit": "0", "status": "Nope"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert sorted(error["attr"] for error in response.json()["errors"]) == ["limit", "status"]
 
 
 def test_anonymous_is_401(api_client):

@@ -241,6 +241,45 @@ def test_missing_fields_and_unknown_fields_are_reported_together(editor):
     }
 
 
+def test_a_missing_customer_is_reported_with_the_missing_fields(editor):
+    """{"cid": 1} without customer 1: one 400 names the missing fields and the customer; no write."""
+    response = editor.post(LIST_URL, {"cid": 1}, format="json")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {
+        "type": "validation_error",
+        "errors": [
+            {"code": "does_not_exist", "detail": "Customer 1 does not exist.", "attr": "cid"},
+            *(
+                {"code": "required", "detail": "This field is required.", "attr": field}
+                for field in (
+                    "opportunity_name",
+                    "product",
+                    "status",
+                    "est_monthly_revenue",
+                    "expected_close_date",
+                )
+            ),
+        ],
+    }
+    assert Opportunity.objects.count() == 0
+
+
+def test_an_existing_customer_is_not_reported_beside_field_errors(editor, customer):
+    """A body with the customer right and a field wrong names only the field."""
+    response = editor.post(LIST_URL, _body(customer, status="Won-ish"), format="json")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert _attrs(response) == {"status": "invalid_choice"}
+
+
+def test_a_patch_to_a_missing_customer_is_reported_with_its_field_errors(editor, proposal):
+    """PATCH with an unknown cid and a bad field names both; the row is unchanged."""
+    before = editor.get(_detail(proposal.oid)).json()
+    response = editor.patch(_detail(proposal.oid), {"cid": 424242, "probability": 101}, format="json")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert _attrs(response) == {"cid": "does_not_exist", "probability": "max_value"}
+    assert editor.get(_detail(proposal.oid)).json() == before
+
+
 def test_read_only_fields_sent_by_a_client_are_ignored(editor, customer):
     """oid, created_at, updated_at, customer_name and area in a body do not reach the row."""
     body = _body(
@@ -498,6 +537,27 @@ def test_patch_applies_the_rules_to_the_resulting_record(editor, proposal, chang
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert _attrs(response) == {attr: code}
     assert _expected(proposal) == before
+
+
+def test_a_weak_or_malformed_if_match_never_matches(editor, proposal):
+    """If-Match compares strongly: W/"<etag>" or an unquoted tag is 412 and nothing changes."""
+    etag = editor.get(_detail(proposal.oid))["ETag"]
+    for header in (f"W/{etag}", etag.strip('"')):
+        response = editor.patch(
+            _detail(proposal.oid), {"probability": 40}, format="json", HTTP_IF_MATCH=header
+        )
+        assert response.status_code == HTTPStatus.PRECONDITION_FAILED, header
+    assert Opportunity.objects.get(oid=proposal.oid).probability == proposal.probability
+
+
+def test_if_match_with_the_current_etag_among_others_lets_the_update_through(editor, proposal):
+    """If-Match: "stale", "<current>" matches the current version: 200."""
+    etag = editor.get(_detail(proposal.oid))["ETag"]
+    response = editor.patch(
+        _detail(proposal.oid), {"probability": 40}, format="json", HTTP_IF_MATCH=f'"0123", {etag}'
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert Opportunity.objects.get(oid=proposal.oid).probability == 40
 
 
 def test_patch_of_status_takes_the_new_defaults(editor, proposal):

@@ -10,9 +10,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import Customer, IdempotencyKey, Opportunity
+from crm.services import idempotency as idempotency_services
 from crm.services import idempotency_key_claim, idempotency_request_fingerprint
 from crm.tests.factories import CustomerFactory, UserFactory
-from crm.views import opportunities as opportunity_views
 
 EDITOR_PERMS = ["crm.view_opportunity", "crm.add_opportunity"]
 LIST_URL = reverse("api:opportunity-list")
@@ -173,7 +173,7 @@ def test_a_failure_after_the_insert_leaves_neither_row_nor_key(committed_custome
     def fail(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(opportunity_views, "idempotency_key_complete", fail)
+    monkeypatch.setattr(idempotency_services, "idempotency_key_complete", fail)
     client.raise_request_exception = False
     response = client.post(LIST_URL, _body(committed_customer.cid), format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
@@ -231,7 +231,7 @@ def test_a_database_outage_during_a_create_is_503_and_releases_the_key(monkeypat
     def gone(**kwargs):
         raise OperationalError(2006, "MySQL server has gone away")
 
-    monkeypatch.setattr(opportunity_views, "opportunity_create", gone)
+    monkeypatch.setattr(idempotency_services, "opportunity_create", gone)
     client.raise_request_exception = False
     response = client.post(LIST_URL, _body(customer.cid), format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE

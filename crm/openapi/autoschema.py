@@ -1,4 +1,4 @@
-"""OpenAPI: the error responses drf-standardized-errors does not know about.
+"""The schema generator: the error responses drf-standardized-errors does not know about.
 
 503 (database unreachable) can answer any API call, so every operation documents it.
 409, 412 and 422 belong to specific writes: a view lists them in ``extend_schema(responses=...)``
@@ -45,15 +45,16 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             return []
         return [force_instance(p) for p in self.get_override_parameters() if is_serializer(p)]
 
-    # The same for a list's limit/offset, which the paginator validates with its own form.
+    # The same for a list's paging parameters, which the paginator validates with its own form.
     def _paging_form(self):
-        from .pagination import OptInLimitOffsetPagination, _PageParamsForm
-
         if self.method != "GET" or not self._is_list_view():
             return None
-        if not isinstance(self._get_paginator(), OptInLimitOffsetPagination):
-            return None
-        return _PageParamsForm({"limit": "", "offset": ""})  # both present: "required" counts too
+        paginator = self._get_paginator()
+        return paginator.schema_error_form() if hasattr(paginator, "schema_error_form") else None
+
+    def get_paginated_name(self, serializer_name: str) -> str:
+        # The paginator's schema is "an array, or a page": the list's response, not only its page.
+        return f"{serializer_name}ListResponse"
 
     def _should_add_validation_error_response(self) -> bool:
         return (
@@ -67,7 +68,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     # string. The library's error list is discriminated by attr, which cannot express "any
     # other name", so such lists are a plain oneOf with one more member.
     def _unknown_name_error(self):
-        from .filters import StrictFilterSet
+        from ..filters import StrictFilterSet
 
         if self.method in ("PUT", "PATCH", "POST"):
             serializer = self.get_request_serializer()
@@ -169,19 +170,22 @@ def canonical_paths(endpoints):
     ]
 
 
-class UnknownParameterErrorSerializer(serializers.Serializer):
-    attr = serializers.CharField(help_text="The unknown query parameter's name.")
-    code = serializers.ChoiceField(choices=[("unknown_parameter", "unknown_parameter")])
-    detail = serializers.CharField()
+def _unknown_name_error_serializer(ref_name: str, code: str, attr_help: str) -> type:
+    return type(
+        f"{ref_name}Serializer",
+        (serializers.Serializer,),
+        {
+            "attr": serializers.CharField(help_text=attr_help),
+            "code": serializers.ChoiceField(choices=[(code, code)]),
+            "detail": serializers.CharField(),
+            "Meta": type("Meta", (), {"ref_name": ref_name}),
+        },
+    )
 
-    class Meta:
-        ref_name = "UnknownParameterError"
 
-
-class UnknownFieldErrorSerializer(serializers.Serializer):
-    attr = serializers.CharField(help_text="The unknown field's name.")
-    code = serializers.ChoiceField(choices=[("unknown_field", "unknown_field")])
-    detail = serializers.CharField()
-
-    class Meta:
-        ref_name = "UnknownFieldError"
+UnknownParameterErrorSerializer = _unknown_name_error_serializer(
+    "UnknownParameterError", "unknown_parameter", "The unknown query parameter's name."
+)
+UnknownFieldErrorSerializer = _unknown_name_error_serializer(
+    "UnknownFieldError", "unknown_field", "The unknown field's name."
+)

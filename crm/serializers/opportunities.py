@@ -1,0 +1,113 @@
+"""Opportunities as the API takes and returns them, and the vocabulary."""
+
+from rest_framework import serializers
+
+from ..choices import Area, ForecastCategory, Product, Status
+from ..messages import UNKNOWN_FIELD
+from ..models import Opportunity
+from ..services import opportunity_reference_errors
+from .fields import MonthlyRevenueField, StrictCharField, VocabularyField
+
+_NAME_MAX_LENGTH = Opportunity._meta.get_field("opportunity_name").max_length
+
+
+class OpportunityInputSerializer(serializers.Serializer):
+    """The body of POST, PUT and PATCH /api/opportunities."""
+
+    # Read by crm/openapi.py: the schema says so (additionalProperties: false, unknown_field).
+    rejects_unknown_fields = True
+
+    # Fields of the representation a client may send back (e.g. a GET body edited and PUT):
+    # accepted and ignored. Any other unknown field is refused.
+    READ_ONLY_FIELDS = frozenset({"oid", "customer_name", "area", "created_at", "updated_at"})
+
+    cid = serializers.IntegerField(help_text="The customer's id; must exist.")
+    opportunity_name = StrictCharField(
+        max_length=_NAME_MAX_LENGTH, help_text=f"Trimmed; 1 to {_NAME_MAX_LENGTH} characters."
+    )
+    product = VocabularyField(Product)
+    status = VocabularyField(Status)
+    est_monthly_revenue = MonthlyRevenueField(
+        help_text="EUR per month: > 0, at most 9999999999.99, at most 2 decimal places; "
+        "a JSON number or a numeric string."
+    )
+    probability = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        allow_null=True,
+        help_text="Percent. Omitted or null: the status default. Closed Won must be 100, Closed Lost 0.",
+    )
+    forecast_category = VocabularyField(
+        ForecastCategory,
+        required=False,
+        allow_null=True,
+        help_text="Omitted or null: the status default. Closed goes with Closed Won only; "
+        "Closed Lost takes Omitted.",
+    )
+    expected_close_date = serializers.DateField(help_text="ISO date, YYYY-MM-DD.")
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {
+                name: [serializers.ErrorDetail(UNKNOWN_FIELD, code="unknown_field")]
+                for name in sorted(set(data) - set(self.fields) - self.READ_ONLY_FIELDS)
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # Report the unknown fields and a customer that does not exist together with the
+            # other errors, not one round trip later.
+            references = self._reference_errors(data, exc.detail)
+            raise serializers.ValidationError({**references, **exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+    def _reference_errors(self, data, failed: dict) -> dict:
+        # Only on the way to a 400: a valid body has its customer checked once, by the
+        # service, together with the other rules.
+        if not isinstance(data, dict) or "cid" not in data or "cid" in failed:
+            return {}
+        cid = self.fields["cid"].run_validation(data["cid"])
+        return {
+            field: [serializers.ErrorDetail(error.message, code=error.code) for error in errors]
+            for field, errors in opportunity_reference_errors(cid=cid).items()
+        }
+
+
+class OpportunitySerializer(serializers.Serializer):
+    """An opportunity as the API returns it, with its customer's name and area."""
+
+    oid = serializers.CharField()
+    cid = serializers.IntegerField(source="customer_id")
+    customer_name = serializers.CharField(source="customer.customer_name")
+    # Plain strings, not enums: rows written by other tools may hold values outside the vocabulary.
+    area = serializers.CharField(source="customer.area")
+    opportunity_name = serializers.CharField()
+    product = serializers.CharField()
+    status = serializers.CharField()
+    est_monthly_revenue = serializers.DecimalField(max_digits=12, decimal_places=2)
+    probability = serializers.IntegerField(allow_null=True)
+    forecast_category = serializers.CharField(allow_null=True)
+    expected_close_date = serializers.DateField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class StatusDefaultsSerializer(serializers.Serializer):
+    probability = serializers.IntegerField()
+    forecast_category = serializers.CharField()
+
+
+class VocabularySerializer(serializers.Serializer):
+    areas = serializers.ListField(child=serializers.ChoiceField(choices=Area.choices))
+    statuses = serializers.ListField(child=serializers.ChoiceField(choices=Status.choices))
+    products = serializers.ListField(child=serializers.ChoiceField(choices=Product.choices))
+    forecast_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=ForecastCategory.choices)
+    )
+    status_defaults = serializers.DictField(
+        child=StatusDefaultsSerializer(), help_text="Per status: the probability and category assumed."
+    )
