@@ -15,7 +15,7 @@ PYTHON ?= $(shell for p in python3.13 $$(ls -d $$(pyenv root 2>/dev/null)/versio
 # Settings as the test runs see them; used to decide whether the MySQL suite can run.
 DB_ENGINE = $(shell $(PY) -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intrasoft.settings"); from django.conf import settings; print(settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])' 2>/dev/null)
 
-.PHONY: help install prereqs run serve test test-sqlite test-mysql lint format mysql-db bench fuzz drill load
+.PHONY: help install prereqs run serve test test-sqlite test-mysql lint format mysql-db bench fuzz drill load drill-replicas load-tools
 
 # --- Front end (frontend/: React + TypeScript, built with Vite) ---
 # Vite 8 needs Node.js 20.19+; without it the API and admin still run, and the tests say what they skip.
@@ -173,5 +173,21 @@ drill: install
 	$(PY) .ci/outage_drill.py
 
 # Throughput and latency under gunicorn on MySQL (wrk, loopback only, bounded in time).
-load: install
+load: install load-tools
 	$(PY) .ci/load.py
+
+# Two gunicorn instances on a private MariaDB primary and replica (real replication) and Redis:
+# read-your-writes, lag, a dead replica, Redis down, a shared rate limit, one- and two-instance load.
+drill-replicas: install load-tools
+	$(PY) .ci/replica_drill.py
+
+# wrk drives the load; the replica drill also starts its own redis-server (Debian packages).
+load-tools:
+	@missing=""; for tool in wrk redis-server; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+		else \
+			echo "The load tools need:$$missing (Debian/Ubuntu: sudo apt-get install$$missing)"; exit 1; \
+		fi; \
+	fi

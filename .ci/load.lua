@@ -1,5 +1,7 @@
 -- wrk script for .ci/load.py: a mix of list, detail and create requests.
--- Environment: LOAD_TOKEN (an editor's API token), LOAD_CIDS (comma-separated customer ids),
+-- Environment: LOAD_TOKEN (an editor's API token), LOAD_READ_TOKEN (another user's token for the
+-- reads, default LOAD_TOKEN: with read replicas a writer's own reads go to the primary for a
+-- few seconds), LOAD_CIDS (comma-separated customer ids),
 -- LOAD_OIDS (comma-separated opportunity ids),
 -- LOAD_MIX ("mixed", "list", "detail" or "create"), LOAD_DELAY_MS (pause before each request
 -- on a connection, to hold a rate below the maximum).
@@ -12,7 +14,9 @@ for cid in string.gmatch(os.getenv("LOAD_CIDS") or "", "%d+") do
   cids[#cids + 1] = cid
 end
 
-local read_headers = { ["Authorization"] = "Token " .. token, ["Accept"] = "application/json" }
+local read_token = os.getenv("LOAD_READ_TOKEN") or token
+if read_token == "" then read_token = token end
+local read_headers = { ["Authorization"] = "Token " .. read_token, ["Accept"] = "application/json" }
 local write_headers = {
   ["Authorization"] = "Token " .. token,
   ["Accept"] = "application/json",

@@ -40,17 +40,23 @@ HEADER = (
 )
 
 
-def wrk(ids: dict, mix: str, connections: int, seconds: int, delay_ms: float = 0) -> dict:
+def wrk(ids: dict, mix: str, connections: int, seconds: int, delay_ms: float = 0, port: int = PORT) -> dict:
+    process = start_wrk(ids, mix, connections, seconds, delay_ms, port)
+    return wrk_result(process, mix, connections, seconds)
+
+
+def start_wrk(ids: dict, mix: str, connections: int, seconds: int, delay_ms: float = 0, port: int = PORT):
     env = {
         **os.environ,
         "LOAD_TOKEN": ids["token"],
+        "LOAD_READ_TOKEN": ids.get("read_token", ""),
         "LOAD_CIDS": ",".join(map(str, ids["cids"])),
         "LOAD_OIDS": ",".join(ids["oids"]),
         "LOAD_MIX": mix,
         "LOAD_DELAY_MS": str(int(delay_ms)),
     }
     threads = min(connections, 2)
-    result = subprocess.run(
+    return subprocess.Popen(
         [
             shutil.which("wrk") or "wrk",
             f"-t{threads}",
@@ -60,15 +66,20 @@ def wrk(ids: dict, mix: str, connections: int, seconds: int, delay_ms: float = 0
             "10s",
             "-s",
             str(SCRIPT),
-            f"http://127.0.0.1:{PORT}",
+            f"http://127.0.0.1:{port}",
         ],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=seconds + 60,
-        check=True,
     )
-    line = next(line for line in result.stdout.splitlines() if line.startswith("LOAD_RESULT "))
+
+
+def wrk_result(process: subprocess.Popen, mix: str, connections: int, seconds: int) -> dict:
+    stdout, stderr = process.communicate(timeout=seconds + 60)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {stderr.strip()}")
+    line = next(line for line in stdout.splitlines() if line.startswith("LOAD_RESULT "))
     figures = json.loads(line.removeprefix("LOAD_RESULT "))
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
     figures["errors"] = sum(
@@ -76,6 +87,26 @@ def wrk(ids: dict, mix: str, connections: int, seconds: int, delay_ms: float = 0
     )
     figures.update(mix=mix, connections=connections)
     return figures
+
+
+def one_and_two_instances(ids: dict, ports: tuple[int, int], connections: int, seconds: int) -> list[dict]:
+    """The mixed load on the first instance alone, then on both at once (half the connections each,
+    then the same connections each), back to back: throughput summed over the two wrk runs, the
+    latency figures the worse of the two (percentiles of two runs cannot be merged exactly)."""
+    runs = [{**wrk(ids, "mixed", connections, seconds, port=ports[0]), "label": "1 instance"}]
+    for each in (connections // 2, connections):
+        processes = [start_wrk(ids, "mixed", each, seconds, port=port) for port in ports]
+        results = [wrk_result(p, "mixed", each, seconds) for p in processes]
+        combined = {k: max(r[k] for r in results) for k in ("p50_us", "p95_us", "p99_us", "max_us")}
+        combined.update(
+            rps=sum(r["rps"] for r in results),
+            errors=sum(r["errors"] for r in results),
+            connections=each * len(ports),
+            label=f"2 instances, {each} + {each}",
+            mix="mixed",
+        )
+        runs.append(combined)
+    return runs
 
 
 def row(label: str, f: dict) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -159,3 +161,99 @@ def gunicorn(env: dict[str, str], port: int, *, workers: int | None = None, log_
                 proc.wait()
         if log_path:
             out.close()
+
+
+# --- The private database -----------------------------------------------------------------
+
+
+class PrivateMariaDB:
+    """A throwaway MariaDB server: its own data directory, port and socket; no accounts (loopback only)."""
+
+    def __init__(self, port: int, *, extra_args: tuple[str, ...] = (), prefix: str = "intrasoft-drill-"):
+        self.port = port
+        self.extra_args = list(extra_args)
+        self.tmp = Path(tempfile.mkdtemp(prefix=prefix))
+        self.datadir = self.tmp / "data"
+        self.proc: subprocess.Popen | None = None
+        self.as_root = os.geteuid() == 0
+        self.user_args = ["--user=mysql"] if self.as_root else []
+        if self.as_root:
+            # mariadbd drops to the mysql user, which must be able to reach its files.
+            shutil.chown(self.tmp, "mysql", "mysql")
+
+    def install(self) -> None:
+        subprocess.run(
+            [
+                shutil.which("mariadb-install-db") or "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--skip-test-db",
+                *self.user_args,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    def start(self) -> None:
+        mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        self.proc = subprocess.Popen(
+            [
+                mariadbd,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.tmp / 'mysqld.sock'}",
+                f"--pid-file={self.tmp / 'mysqld.pid'}",
+                f"--log-error={self.tmp / 'error.log'}",
+                # A throwaway instance on loopback: no accounts to manage.
+                "--skip-grant-tables",
+                "--innodb-buffer-pool-size=64M",
+                *self.extra_args,
+                *self.user_args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.wait_until_up()
+
+    def wait_until_up(self, timeout: float = 60.0) -> None:
+        import MySQLdb
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"mariadbd exited; see {self.tmp / 'error.log'}")
+            try:
+                MySQLdb.connect(host="127.0.0.1", port=self.port, user="drill", connect_timeout=1).close()
+                return
+            except MySQLdb.OperationalError:
+                time.sleep(0.2)
+        raise TimeoutError(f"private MariaDB on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def query(self, db: str, sql: str, args=()) -> list[tuple]:
+        import MySQLdb
+
+        conn = MySQLdb.connect(host="127.0.0.1", port=self.port, user="drill", db=db, connect_timeout=5)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+        finally:
+            conn.close()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
