@@ -45,6 +45,10 @@ class RequestIdLogFilter(logging.Filter):
 
 
 # --- Request body size ---------------------------------------------------------------------
+IMPORT_PATH = "/api/imports"
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
 class RequestBodyLimitMiddleware:
     """Refuse API bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413 in the error shape.
 
@@ -58,6 +62,9 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.path.startswith(IMPORT_PATH):
+            # A workbook upload: the file limit plus room for the multipart envelope.
+            limit = settings.IMPORT_MAX_FILE_SIZE + MULTIPART_ALLOWANCE
         if limit is not None and request.path.startswith("/api/"):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

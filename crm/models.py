@@ -217,3 +217,7 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key_digest[:12]} ({self.state})"
+
+
+# The workbook import's record lives with the import code; imported here so Django sees it.
+from .imports.models import ImportRun  # noqa: E402, F401

@@ -275,6 +275,9 @@ CACHES = {"default": _cache}
 # Request bodies above this size are refused with 400 before parsing: the largest legitimate
 # body (an opportunity) is well under 1 KiB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# The largest workbook (XLSX or CSV file) an import accepts, in bytes (413 above); the
+# import endpoint's body limit is this plus room for the multipart envelope.
+IMPORT_MAX_FILE_SIZE = env.int("IMPORT_MAX_FILE_SIZE", default=10 * 1024 * 1024)
 
 
 # --- API -----------------------------------------------------------------------------

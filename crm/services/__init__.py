@@ -2,7 +2,8 @@
 
 Conventions: ``<entity>_<action>``, keyword-only arguments, ``@transaction.atomic``.
 
-The functions live in the modules of this package (access, opportunities, idempotency);
+The functions live in the modules of this package (access, customers, opportunities, revenue,
+idempotency, write_context);
 every public name is re-exported here, so callers import from ``crm.services``.
 """
 
@@ -14,6 +15,15 @@ from .access import (
     READERS_GROUP,
     api_user_ensure,
     crm_groups_ensure,
+)
+from .customers import (
+    CUSTOMER_CID_MAX,
+    CUSTOMER_CID_MIN,
+    CUSTOMER_FIELDS,
+    CUSTOMER_WRITABLE_FIELDS,
+    customer_create,
+    customer_update,
+    customer_validate,
 )
 from .idempotency import (
     IDEMPOTENCY_CLAIM_TIMEOUT,
@@ -44,8 +54,20 @@ from .opportunities import (
     opportunity_version,
     vocabulary_message,
 )
+from .revenue import (
+    UpsertAction,
+    revenue_actual_upsert,
+    revenue_actual_validate,
+    revenue_target_upsert,
+    revenue_target_validate,
+)
+from .write_context import WriteContext, write_context, write_context_current
 
 __all__ = [
+    "CUSTOMER_CID_MAX",
+    "CUSTOMER_CID_MIN",
+    "CUSTOMER_FIELDS",
+    "CUSTOMER_WRITABLE_FIELDS",
     "EDITORS_GROUP",
     "EDITOR_PERMISSIONS",
     "GROUP_PERMISSIONS",
@@ -60,8 +82,13 @@ __all__ = [
     "IdempotencyKeyReused",
     "IdempotentCreate",
     "OpportunityChanged",
+    "UpsertAction",
+    "WriteContext",
     "api_user_ensure",
     "crm_groups_ensure",
+    "customer_create",
+    "customer_update",
+    "customer_validate",
     "est_monthly_revenue_problem",
     "idempotency_key_claim",
     "idempotency_key_complete",
@@ -77,5 +104,11 @@ __all__ = [
     "opportunity_update_validate",
     "opportunity_validate",
     "opportunity_version",
+    "revenue_actual_upsert",
+    "revenue_actual_validate",
+    "revenue_target_upsert",
+    "revenue_target_validate",
     "vocabulary_message",
+    "write_context",
+    "write_context_current",
 ]

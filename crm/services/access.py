@@ -14,7 +14,14 @@ READER_PERMISSIONS = (
     "view_revenueactual",
     "view_revenuetarget",
 )
-EDITOR_PERMISSIONS = (*READER_PERMISSIONS, "add_opportunity", "change_opportunity", "delete_opportunity")
+EDITOR_PERMISSIONS = (
+    *READER_PERMISSIONS,
+    "add_opportunity",
+    "change_opportunity",
+    "delete_opportunity",
+    # The workbook import (crm.imports): customers, opportunities, actuals and targets.
+    "import_data",
+)
 GROUP_PERMISSIONS = {READERS_GROUP: READER_PERMISSIONS, EDITORS_GROUP: EDITOR_PERMISSIONS}
 
 

@@ -1,0 +1,545 @@
+"""One import: every row matched, checked by the services' rules, reported, and (unless a dry
+run) written through the services.
+
+A dry run and a real run are the same pass over the file. Each row is parsed, matched with
+what is stored (a chunk of rows at a time, one query per chunk and table), checked with the
+services' pure rule functions and given its outcome (created, updated with the changed
+fields, unchanged, error). Only then, in a real run, is the planned write handed to the
+service (customer_create, opportunity_update, revenue_actual_upsert, ...), which checks the
+rules once more under its row lock. So the report of a dry run is what a real run does.
+
+A row equal to what is stored is ``unchanged`` without any rule being checked: it writes
+nothing. An opportunity's customer must exist in the database or be a valid row earlier
+in the same import; that check is the import's (against both), the rest is the services'.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .. import services
+from ..filters import INT_MAX, INT_MIN
+from ..models import Customer, Opportunity
+from .cells import CellError, cell_value, is_blank
+from .layout import ACTUALS, CUSTOMERS, OPPORTUNITIES, TABLES, TARGETS, Table
+from .reader import CELL_ERROR, FORMULA_WITHOUT_VALUE, Sheet, Upload, cell_reference
+
+ACTIONS = ("created", "updated", "unchanged", "error")
+CHUNK_ROWS = 500
+
+
+def _json(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)  # Decimal: the stored digits, e.g. "1234.50"
+
+
+class RowErrors(Exception):
+    def __init__(self, errors: list[tuple[str, str, str]]):
+        self.errors = errors  # (column, code, detail)
+
+
+def _service_errors(exc: ValidationError) -> list[tuple[str, str, str]]:
+    if not hasattr(exc, "error_dict"):
+        return [("", error.code or "invalid", message) for error in exc.error_list for message in error]
+    return [
+        (column, error.code or "invalid", message)
+        for column, errors in exc.error_dict.items()
+        for error in errors
+        for message in error
+    ]
+
+
+@dataclass
+class Plan:
+    action: str  # created, updated, unchanged
+    key: dict[str, Any]
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # column -> (stored, new)
+    write: Callable[[], Any] | None = None
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    partial: bool
+    files: list[str]
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {table.name: dict.fromkeys(ACTIONS, 0) for table in TABLES}
+    )
+    rows: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    ignored_sheets: list[str] = field(default_factory=list)
+
+    @property
+    def error_rows(self) -> int:
+        return sum(counts["error"] for counts in self.counts.values()) + self.header_errors
+
+    header_errors: int = 0
+
+    def error(self, sheet: str, row: int, column: str, code: str, detail: str) -> None:
+        self.errors.append({"sheet": sheet, "row": row, "column": column, "code": code, "detail": detail})
+
+    def as_dict(self, *, applied: bool) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "partial": self.partial,
+            "applied": applied,
+            "status": "error" if self.errors else "ok",
+            "files": self.files,
+            "ignored_sheets": self.ignored_sheets,
+            "counts": self.counts,
+            "rows": self.rows,
+            "errors": self.errors,
+        }
+
+
+# --- Header -------------------------------------------------------------------------------
+
+
+def _header(sheet: Sheet, row_number: int, cells: dict, report: Report) -> dict[int, str] | None:
+    """Column number -> column name, or None (reported) when the header is not usable."""
+    table = sheet.table
+    problems: list[tuple[str, str, str]] = []
+    columns: dict[int, str] = {}
+    if row_number != 1:
+        problems.append(("", "missing_header", "Row 1 must hold the column names."))
+    known = set(table.columns)
+    for index, (value, _kind) in sorted(cells.items()):
+        name = value.strip() if isinstance(value, str) else value
+        reference = cell_reference(row_number, index)
+        if is_blank(name):
+            continue
+        if not isinstance(name, str) or name not in known:
+            problems.append(
+                (
+                    str(name),
+                    "unknown_column",
+                    f"Column {name!r} (cell {reference}) is not a column of {table.name}; "
+                    f"expected: {', '.join(table.columns)}.",
+                )
+            )
+        elif name in columns.values():
+            problems.append(
+                (name, "duplicate_column", f"Column {name!r} appears twice (again in cell {reference}).")
+            )
+        else:
+            columns[index] = name
+    for name in table.columns:
+        if name in table.required and name not in columns.values():
+            problems.append((name, "missing_column", f"Required column {name!r} is missing."))
+    for column, code, detail in problems:
+        report.error(sheet.title, row_number if row_number == 1 else 1, column, code, detail)
+    if problems:
+        report.header_errors += 1
+        return None
+    return columns
+
+
+def _parse_row(table: Table, columns: dict[int, str], row_number: int, cells: dict) -> dict[str, Any]:
+    """The row's values by column, or RowErrors naming each cell that is not of its column's kind."""
+    errors: list[tuple[str, str, str]] = []
+    given: dict[str, Any] = {}
+    for index, (value, _data_type) in cells.items():
+        if index not in columns and not is_blank(value):
+            errors.append(
+                (
+                    "",
+                    "no_header",
+                    f"Cell {cell_reference(row_number, index)} has a value but its column has no header.",
+                )
+            )
+    for index, column in columns.items():
+        if column in table.ignored:
+            continue
+        value, data_type = cells.get(index, (None, None))
+        reference = cell_reference(row_number, index)
+        if data_type == FORMULA_WITHOUT_VALUE:
+            errors.append(
+                (
+                    column,
+                    "formula_without_value",
+                    f"Cell {reference} has a formula but no saved value; formulas are not evaluated "
+                    "(open the file in Excel, save it, and import it again, or paste the values).",
+                )
+            )
+            continue
+        if data_type == CELL_ERROR:
+            errors.append((column, "cell_error", f"Cell {reference} holds the error {value}."))
+            continue
+        field_ = table.fields[column]
+        if is_blank(value):
+            if field_.has_default() or field_.has_db_default():
+                continue  # not given: the default for a new row, unchanged for a stored one
+            if column in table.required:
+                errors.append((column, "required", "This value is required."))
+            given[column] = None
+            continue
+        try:
+            given[column] = cell_value(table.kind(column), value)
+        except CellError as exc:
+            errors.append((column, exc.code, f"Cell {reference}: {exc.detail}"))
+    if errors:
+        raise RowErrors(errors)
+    return given
+
+
+# --- Matching and rules, per table ----------------------------------------------------------
+
+
+def _int_range(values: Iterable) -> set[int]:
+    # Only ids a signed INT column can hold are looked up (SQLite overflows on larger ints).
+    return {v for v in values if isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX}
+
+
+class _State:
+    """What earlier rows of this import established."""
+
+    def __init__(self):
+        self.customers_in_file: set[int] = set()
+
+
+class _Customers:
+    table = CUSTOMERS
+
+    def __init__(self, state: _State):
+        self.state = state
+        self.seen: dict[int, int] = {}
+        self.stored: dict[int, Customer] = {}
+
+    def prefetch(self, rows: list[dict]) -> None:
+        self.stored = Customer.objects.in_bulk(_int_range(row.get("cid") for row in rows))
+
+    def plan(self, row_number: int, given: dict) -> Plan:
+        cid = given["cid"]
+        key = {"cid": cid}
+        if cid in self.seen:
+            raise RowErrors([("cid", "duplicate", f"Customer {cid} is also on row {self.seen[cid]}.")])
+        self.seen[cid] = row_number
+        current = self.stored.get(cid)
+        try:
+            if current is None:
+                values = services.customer_validate(**given)
+                plan = Plan("created", key, {c: (None, v) for c, v in values.items() if c != "cid"})
+                plan.write = lambda: services.customer_create(**values)
+            elif all(getattr(current, column) == value for column, value in given.items()):
+                plan = Plan("unchanged", key)
+            else:
+                record = {column: getattr(current, column) for column in services.CUSTOMER_FIELDS} | given
+                values = services.customer_validate(**record)
+                changes = {
+                    column: (getattr(current, column), values[column])
+                    for column in services.CUSTOMER_FIELDS
+                    if getattr(current, column) != values[column]
+                }
+                plan = Plan("updated" if changes else "unchanged", key, changes)
+                if changes:
+                    plan.write = lambda: services.customer_update(
+                        customer=current, **{column: new for column, (_, new) in changes.items()}
+                    )
+        except ValidationError as exc:
+            raise RowErrors(_service_errors(exc)) from None
+        return plan
+
+    def done(self, plan: Plan) -> None:
+        self.state.customers_in_file.add(plan.key["cid"])
+
+
+_OPPORTUNITY_STORED = {
+    "cid": lambda o: o.customer_id,
+    **{
+        name: (lambda o, name=name: getattr(o, name))
+        for name in services.OPPORTUNITY_WRITABLE_FIELDS
+        if name != "cid"
+    },
+}
+
+
+class _Opportunities:
+    table = OPPORTUNITIES
+
+    def __init__(self, state: _State):
+        self.state = state
+        self.seen: dict[str, int] = {}
+        self.stored: dict[str, Opportunity] = {}
+        self.customers: set[int] = set()
+
+    def prefetch(self, rows: list[dict]) -> None:
+        oids = {row["oid"].strip() for row in rows if isinstance(row.get("oid"), str) and row["oid"].strip()}
+        # Matched without regard to case: MySQL's collation compares oids that way.
+        self.stored = {o.oid.casefold(): o for o in Opportunity.objects.filter(oid__in=oids)}
+        cids = _int_range(row.get("cid") for row in rows) | {o.customer_id for o in self.stored.values()}
+        self.customers = set(Customer.objects.filter(cid__in=cids).values_list("cid", flat=True))
+
+    def _customer_exists(self, cid) -> bool:
+        return cid in self.customers or cid in self.state.customers_in_file
+
+    def plan(self, row_number: int, given: dict) -> Plan:
+        oid = given.pop("oid", None)
+        oid = oid.strip() if isinstance(oid, str) else None
+        current = None
+        if oid:
+            folded = oid.casefold()
+            if folded in self.seen:
+                raise RowErrors(
+                    [("oid", "duplicate", f"Opportunity {oid} is also on row {self.seen[folded]}.")]
+                )
+            self.seen[folded] = row_number
+            current = self.stored.get(folded)
+            if current is None:
+                raise RowErrors(
+                    [
+                        (
+                            "oid",
+                            "does_not_exist",
+                            f"Opportunity {oid} does not exist; leave oid empty to create a new opportunity.",
+                        )
+                    ]
+                )
+        if current is not None:
+            stored = {column: read(current) for column, read in _OPPORTUNITY_STORED.items()}
+            if all(stored[column] == value for column, value in given.items()):
+                return Plan("unchanged", {"oid": current.oid})
+            record = stored | given
+            if "status" in given and given["status"] != current.status:
+                # A deal moving stage takes the new stage's defaults unless the row says
+                # otherwise, as a PATCH of the API does.
+                for column in ("probability", "forecast_category"):
+                    if column not in given:
+                        record[column] = None
+        else:
+            stored = {}
+            record = given
+        errors: list[tuple[str, str, str]] = []
+        if record.get("cid") != stored.get("cid") and not self._customer_exists(record.get("cid")):
+            errors.append(("cid", "does_not_exist", f"Customer {record.get('cid')} does not exist."))
+        try:
+            values = services.opportunity_validate(**record, check_customer=False)
+        except ValidationError as exc:
+            errors = [*errors, *_service_errors(exc)]
+        if errors:
+            raise RowErrors(errors)
+        if current is None:
+            plan = Plan("created", {"oid": None}, {column: (None, value) for column, value in values.items()})
+            plan.write = lambda: services.opportunity_create(**values)
+            return plan
+        changes = {
+            column: (stored[column], value) for column, value in values.items() if stored[column] != value
+        }
+        plan = Plan("updated" if changes else "unchanged", {"oid": current.oid}, changes)
+        if changes:
+            plan.write = lambda: services.opportunity_update(opportunity=current, **values)
+        return plan
+
+    def done(self, plan: Plan) -> None:
+        pass
+
+
+class _Upserts:
+    """Actuals by (area, month), targets by (area, fiscal_year): one amount column each."""
+
+    def __init__(self, state: _State, table: Table, amount: str, validate, upsert):
+        self.table = table
+        self.amount = amount
+        self.validate = validate
+        self.upsert = upsert
+        self.seen: dict[tuple, int] = {}
+        self.stored: dict[tuple, Any] = {}
+
+    def prefetch(self, rows: list[dict]) -> None:
+        area, period = self.table.key
+        areas = {row.get(area) for row in rows if isinstance(row.get(area), str)}
+        periods = {row.get(period) for row in rows if row.get(period) is not None}
+        if period == "fiscal_year":
+            periods = _int_range(periods)
+        found = self.table.model.objects.filter(**{f"{area}__in": areas, f"{period}__in": periods})
+        self.stored = {(getattr(o, area), getattr(o, period)): o for o in found}
+
+    def plan(self, row_number: int, given: dict) -> Plan:
+        key = {column: given[column] for column in self.table.key}
+        pair = tuple(key.values())
+        if pair in self.seen:
+            raise RowErrors(
+                [
+                    (
+                        self.table.key[-1],
+                        "duplicate",
+                        f"{' '.join(map(str, pair))} is also on row {self.seen[pair]}.",
+                    )
+                ]
+            )
+        self.seen[pair] = row_number
+        current = self.stored.get(pair)
+        if current is not None and getattr(current, self.amount) == given[self.amount]:
+            return Plan("unchanged", key)
+        try:
+            values = self.validate(**given)
+        except ValidationError as exc:
+            raise RowErrors(_service_errors(exc)) from None
+        old = getattr(current, self.amount) if current is not None else None
+        if current is not None and old == values[self.amount]:
+            return Plan("unchanged", key)
+        plan = Plan(
+            "created" if current is None else "updated", key, {self.amount: (old, values[self.amount])}
+        )
+        plan.write = lambda: self.upsert(**values)
+        return plan
+
+    def done(self, plan: Plan) -> None:
+        pass
+
+
+def _handlers(state: _State) -> dict[str, Any]:
+    return {
+        CUSTOMERS.name: _Customers(state),
+        OPPORTUNITIES.name: _Opportunities(state),
+        ACTUALS.name: _Upserts(
+            state, ACTUALS, "revenue", services.revenue_actual_validate, services.revenue_actual_upsert
+        ),
+        TARGETS.name: _Upserts(
+            state, TARGETS, "target", services.revenue_target_validate, services.revenue_target_upsert
+        ),
+    }
+
+
+# --- The pass -----------------------------------------------------------------------------
+
+
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _blank_row(cells: dict) -> bool:
+    return all(is_blank(value) and data_type != FORMULA_WITHOUT_VALUE for value, data_type in cells.values())
+
+
+def _rows_of(sheet: Sheet, report: Report) -> Iterator[tuple[int, dict | None, list]]:
+    """(row number, values or None, errors) for every non-blank data row; header checked first."""
+    rows = iter(sheet.rows)
+    for row_number, cells in rows:
+        if _blank_row(cells):
+            continue
+        columns = _header(sheet, row_number, cells, report)
+        if columns is None:
+            return  # no row of a sheet with a bad header is read
+        break
+    else:
+        return
+    for row_number, cells in rows:
+        if _blank_row(cells):
+            continue
+        try:
+            yield row_number, _parse_row(sheet.table, columns, row_number, cells), []
+        except RowErrors as exc:
+            yield row_number, None, exc.errors
+
+
+def run_import(
+    uploads: list[Upload], *, dry_run: bool, partial: bool, files: list[str]
+) -> tuple[Report, bool]:
+    """The whole pass, inside the caller's transaction. Returns the report and whether to keep the writes.
+
+    Writes happen only in a real run, and in an all-or-nothing run only while no error has
+    been found (the caller rolls back when one is). The outcome of every row is computed
+    the same way in both, so the dry run reports what the real run does.
+    """
+    report = Report(dry_run=dry_run, partial=partial, files=files)
+    state = _State()
+    handlers = _handlers(state)
+    sheets: dict[str, Sheet] = {}
+    for upload in uploads:
+        report.ignored_sheets.extend(f"{upload.name}: {title}" for title in upload.ignored)
+        for sheet in upload.sheets:
+            if sheet.table.name in sheets:
+                report.error(
+                    sheet.title,
+                    1,
+                    "",
+                    "duplicate_sheet",
+                    f"{sheet.table.name} is given twice "
+                    f"({sheets[sheet.table.name].title!r} and {sheet.title!r}).",
+                )
+                report.header_errors += 1
+                continue
+            sheets[sheet.table.name] = sheet
+    for table in TABLES:
+        sheet = sheets.get(table.name)
+        if sheet is None:
+            continue
+        handler = handlers[table.name]
+        counts = report.counts[table.name]
+        for chunk in _chunks(_rows_of(sheet, report), CHUNK_ROWS):
+            handler.prefetch([given for _, given, _ in chunk if given is not None])
+            for row_number, given, errors in chunk:
+                plan = None
+                if given is not None:
+                    try:
+                        plan = handler.plan(row_number, given)
+                    except RowErrors as exc:
+                        errors = exc.errors
+                if (
+                    plan is not None
+                    and plan.write is not None
+                    and not dry_run
+                    and (partial or not report.errors)
+                ):
+                    try:
+                        written = plan.write()
+                    except ValidationError as exc:
+                        # Changed meanwhile (the service checks again under its lock): this row fails.
+                        errors, plan = _service_errors(exc), None
+                    else:
+                        if table is OPPORTUNITIES and plan.action == "created":
+                            plan.key = {"oid": written.oid}
+                if plan is None:
+                    counts["error"] += 1
+                    for column, code, detail in errors:
+                        report.error(sheet.title, row_number, column, code, detail)
+                    report.rows.append({"sheet": sheet.title, "row": row_number, "action": "error"})
+                    continue
+                handler.done(plan)
+                counts[plan.action] += 1
+                if plan.action == "unchanged":
+                    continue
+                entry = {
+                    "sheet": sheet.title,
+                    "row": row_number,
+                    "action": plan.action,
+                    "key": _json_dict(plan.key),
+                }
+                if plan.action == "updated":
+                    entry["changes"] = {
+                        c: {"from": _json(old), "to": _json(new)} for c, (old, new) in plan.changes.items()
+                    }
+                else:
+                    entry["values"] = {c: _json(new) for c, (_, new) in plan.changes.items()}
+                report.rows.append(entry)
+    keep = not dry_run and (partial or not report.errors)
+    return report, keep
+
+
+def _json_dict(values: dict) -> dict:
+    return {key: _json(value) for key, value in values.items()}
+
+
+def import_uploads(uploads: list[Upload], *, dry_run: bool, partial: bool) -> dict:
+    """Run an import in one transaction: kept when it is a real run without errors (or partial)."""
+    files = [upload.name for upload in uploads]
+    with transaction.atomic():
+        report, keep = run_import(uploads, dry_run=dry_run, partial=partial, files=files)
+        if not keep:
+            transaction.set_rollback(True)
+    return report.as_dict(
+        applied=keep and any(counts["created"] or counts["updated"] for counts in report.counts.values())
+    )
