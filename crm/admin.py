@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm import services
 from crm.choices import fiscal_year_bounds, fiscal_year_of
+from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Import workbook")
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
 from crm.serializers import CUSTOMER_FIELDS
 

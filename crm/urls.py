@@ -32,4 +32,7 @@ opportunity_urlpatterns = [
     re_path(r"^vocabulary/?$", views.VocabularyView.as_view(), name="vocabulary"),
 ]
 
-urlpatterns = router.urls + revenue_urlpatterns + opportunity_urlpatterns
+# --- Workbook import ---------------------------------------------------------------------
+import_urlpatterns = [re_path(r"^imports/?$", views.ImportView.as_view(), name="imports")]
+
+urlpatterns = router.urls + revenue_urlpatterns + opportunity_urlpatterns + import_urlpatterns

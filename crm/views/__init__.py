@@ -1,10 +1,11 @@
 """Thin API views: parse the request, call a selector or service, render.
 
 One module per area: customers, opportunities (with the vocabulary), revenue (with the
-forecast and the data-quality report); common holds what they share.
+forecast and the data-quality report), imports (the workbook import); common holds what they share.
 """
 
 from .customers import CustomerViewSet
+from .imports import ImportView
 from .opportunities import CustomerOpportunityListView, OpportunityViewSet, VocabularyView
 from .revenue import DataQualityView, ForecastView, RevenueActualViewSet, RevenueTargetViewSet
 
@@ -13,6 +14,7 @@ __all__ = [
     "CustomerViewSet",
     "DataQualityView",
     "ForecastView",
+    "ImportView",
     "OpportunityViewSet",
     "RevenueActualViewSet",
     "RevenueTargetViewSet",
