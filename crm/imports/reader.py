@@ -132,6 +132,11 @@ def _check_archive(name: str, stream) -> None:
 
 
 def _xml_problem(name: str, exc: Exception) -> FileRejected:
+    # openpyxl wraps what went wrong in a ValueError; the cause says what it was.
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        if isinstance(exc, (DefusedXmlException, ParseError, zipfile.BadZipFile, zlib.error)):
+            break
+        exc = exc.__cause__ or exc.__context__
     if isinstance(exc, DefusedXmlException):
         return FileRejected(name, "contains XML entity or DTD declarations, which are refused.")
     if isinstance(exc, ParseError):
