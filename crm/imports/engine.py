@@ -32,8 +32,10 @@ CHUNK_ROWS = 500
 
 
 def _json(value):
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, str):
+        return str(value)  # a vocabulary member (TextChoices) as its plain value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)  # Decimal: the stored digits, e.g. "1234.50"
@@ -153,36 +155,38 @@ def _parse_row(table: Table, columns: dict[int, str], row_number: int, cells: di
                     f"Cell {cell_reference(row_number, index)} has a value but its column has no header.",
                 )
             )
+    ignored, defaulted, required, kinds = table.ignored, table.defaulted, table.required, table.kinds
     for index, column in columns.items():
-        if column in table.ignored:
+        if column in ignored:
             continue
         value, data_type = cells.get(index, (None, None))
-        reference = cell_reference(row_number, index)
         if data_type == FORMULA_WITHOUT_VALUE:
             errors.append(
                 (
                     column,
                     "formula_without_value",
-                    f"Cell {reference} has a formula but no saved value; formulas are not evaluated "
-                    "(open the file in Excel, save it, and import it again, or paste the values).",
+                    f"Cell {cell_reference(row_number, index)} has a formula but no saved value; "
+                    "formulas are not evaluated (open the file in Excel, save it, and import it again, "
+                    "or paste the values).",
                 )
             )
             continue
         if data_type == CELL_ERROR:
-            errors.append((column, "cell_error", f"Cell {reference} holds the error {value}."))
+            errors.append(
+                (column, "cell_error", f"Cell {cell_reference(row_number, index)} holds the error {value}.")
+            )
             continue
-        field_ = table.fields[column]
-        if is_blank(value):
-            if field_.has_default() or field_.has_db_default():
+        if value is None or (value.__class__ is str and not value.strip()):
+            if column in defaulted:
                 continue  # not given: the default for a new row, unchanged for a stored one
-            if column in table.required:
+            if column in required:
                 errors.append((column, "required", "This value is required."))
             given[column] = None
             continue
         try:
-            given[column] = cell_value(table.kind(column), value)
+            given[column] = cell_value(kinds[column], value)
         except CellError as exc:
-            errors.append((column, exc.code, f"Cell {reference}: {exc.detail}"))
+            errors.append((column, exc.code, f"Cell {cell_reference(row_number, index)}: {exc.detail}"))
     if errors:
         raise RowErrors(errors)
     return given

@@ -5,6 +5,7 @@ the workbook: its name is the database column, its kind the model field's type.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import models
 
@@ -40,16 +41,16 @@ class Table:
     def name(self) -> str:
         return self.model._meta.db_table
 
-    @property
+    @cached_property
     def fields(self) -> dict[str, models.Field]:
         """Column name -> model field, in the order of the table (docs/schema.sql)."""
         return {field.column: field for field in self.model._meta.concrete_fields}
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.fields)
 
-    @property
+    @cached_property
     def ignored(self) -> frozenset[str]:
         """Columns the database sets (ids, timestamps): exported, accepted on import, never written."""
         return frozenset(
@@ -58,7 +59,7 @@ class Table:
             if isinstance(field, models.AutoField) or (not field.editable and not field.primary_key)
         )
 
-    @property
+    @cached_property
     def required(self) -> frozenset[str]:
         """Columns the header must have: NOT NULL, no default, not set by the database."""
         return frozenset(
@@ -71,8 +72,17 @@ class Table:
             and not field.has_db_default()
         )
 
+    @cached_property
+    def kinds(self) -> dict[str, str]:
+        return {column: _kind(field) for column, field in self.fields.items()}
+
+    @cached_property
+    def defaulted(self) -> frozenset[str]:
+        """Columns with a default: an empty cell there means "not given"."""
+        return frozenset(c for c, f in self.fields.items() if f.has_default() or f.has_db_default())
+
     def kind(self, column: str) -> str:
-        return _kind(self.fields[column])
+        return self.kinds[column]
 
     def aliases(self) -> frozenset[str]:
         return frozenset({self.name.casefold(), self.title.casefold()})
