@@ -142,17 +142,17 @@ def _customer_exists_error(cid) -> ValidationError:
 
 @transaction.atomic
 def customer_create(**fields: Any) -> Customer:
-    """Create a customer with the cid given; keyword-only (the fields of customer_validate)."""
+    """Create a customer with the cid given; keyword-only (the fields of customer_validate).
+
+    One INSERT: an existing cid is found by the primary key refusing it, not by a SELECT first.
+    """
     values = customer_validate(**fields)
-    if Customer.objects.filter(cid=values["cid"]).exists():
-        raise _customer_exists_error(values["cid"])
     customer = Customer(**values)
     try:
-        # force_insert: one INSERT, no "does this cid exist" SELECT of save() first.
-        with transaction.atomic():
-            customer.save(force_insert=True)
+        # force_insert: no "does this cid exist" SELECT of save() first. The IntegrityError
+        # leaves this atomic block at once (as the ValidationError), which rolls it back.
+        customer.save(force_insert=True)
     except IntegrityError as exc:
-        # Created by someone else between the check and the INSERT.
         raise _customer_exists_error(values["cid"]) from exc
     return customer
 

@@ -13,7 +13,7 @@ def _group_perms():
 
 
 def test_groups_get_view_rights_and_editors_get_opportunity_writes():
-    """Readers may view the four tables; editors may also add, change and delete opportunities."""
+    """Readers may view the four tables; editors may also write opportunities and import the workbook."""
     call_command("crm_access")
     perms = _group_perms()
     assert perms["CRM readers"] == [
@@ -23,7 +23,7 @@ def test_groups_get_view_rights_and_editors_get_opportunity_writes():
         "view_revenuetarget",
     ]
     assert perms["CRM editors"] == sorted(
-        [*perms["CRM readers"], "add_opportunity", "change_opportunity", "delete_opportunity"]
+        [*perms["CRM readers"], "add_opportunity", "change_opportunity", "delete_opportunity", "import_data"]
     )
 
 
