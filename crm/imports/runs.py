@@ -1,7 +1,7 @@
 """An import as the doors run it (API, admin, manage.py): size limit, record, write context.
 
 Every run is recorded in ImportRun; its id is the import's id in the report and the
-``reference`` of the write context (source ``import``) around every service call, which is
+``import_id`` of the write context (source ``import``) around every service call, which is
 how the change history attributes each write to the import that made it.
 """
 
@@ -73,7 +73,8 @@ def import_run(
 def _execute(run: ImportRun, files, *, user) -> ImportRun:
     try:
         uploads = [open_upload(name, stream) for name, stream in files]
-        with write_context(source="import", reference=str(run.pk), actor=user):
+        actor = user.get_username() if getattr(user, "pk", None) else None
+        with write_context(source="import", actor=actor, import_id=str(run.pk)):
             report = import_uploads(uploads, dry_run=run.dry_run, partial=run.partial)
     except FileRejected as exc:
         run.state = ImportRun.State.REJECTED

@@ -250,5 +250,5 @@ def test_writes_carry_the_import_source_and_id(monkeypatch):
     report = _run(
         workbooks.simple_workbook({"customer": [["cid", "customer_name", "area"], [7101, "Gamma", "UK"]]})
     )
-    assert [(c.source, c.reference) for c in seen] == [("import", str(report["id"]))]
+    assert [(c.source, c.import_id) for c in seen] == [("import", str(report["id"]))]
     assert write_context_current() is None
