@@ -272,8 +272,10 @@ if _cache["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
     _cache = wrap_cache(_cache, retry_seconds=env.float("CACHE_RETRY_SECONDS", default=2.0))
 CACHES = {"default": _cache}
 
-# Request bodies above this size are refused with 400 before parsing: the largest legitimate
-# body (an opportunity) is well under 1 KiB.
+# API request bodies above this size are refused with 413 before they are read
+# (crm.middleware.RequestBodyLimitMiddleware; DRF's parsers would read any size). Form posts
+# elsewhere (admin, login) hit Django's own check when request.POST is read, which answers 400.
+# The largest legitimate body (an opportunity) is well under 1 KiB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 # The largest workbook (XLSX or CSV file) an import accepts, in bytes (413 above); the
 # import endpoint's body limit is this plus room for the multipart envelope.
