@@ -199,6 +199,40 @@ def test_invalid_utf8_is_a_400(editor_client, rows, method):
     assert _snapshot() == before
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_a_key_given_twice_is_a_400_naming_it(editor_client, rows, method):
+    """{"cid": A, ..., "cid": B} is refused on every write, naming cid: neither value is taken."""
+    # given
+    other = CustomerFactory()
+    before = _snapshot()
+    fields = json.dumps(_valid_opportunity(rows["customer"].cid))[1:-1]
+    body = "{" + fields + f', "cid": {other.cid}' + "}"
+    if method == "post":
+        url = reverse("api:opportunity-list")
+    else:
+        url = reverse("api:opportunity-detail", args=[rows["opportunity"].oid])
+    # when
+    response = getattr(editor_client, method)(url, body, content_type="application/json")
+    # then
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {
+        "type": "validation_error",
+        "errors": [
+            {"code": "duplicate_key", "detail": "The key 'cid' is given more than once.", "attr": "cid"}
+        ],
+    }
+    assert _snapshot() == before
+
+
+def test_equal_keys_in_different_objects_are_fine(editor_client, rows):
+    """Only a repeat within one object is refused; the same name at another level is no repeat."""
+    body = json.dumps([{"cid": 1}, {"cid": 2}])
+    response = editor_client.post(reverse("api:opportunity-list"), body, content_type="application/json")
+    # A list is not an opportunity: the serializer's answer, not the duplicate-key refusal.
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert [error["code"] for error in response.json()["errors"]] == ["invalid"]
+
+
 # --- SQL injection ---------------------------------------------------------------------------
 
 
@@ -295,7 +329,12 @@ def test_sql_injection_in_a_typed_field_is_a_400_naming_it(editor_client, rows, 
 
 # --- Paging and ids --------------------------------------------------------------------------
 
-LIST_NAMES = ["api:customer-list", "api:opportunity-list", "api:revenue-actual-list", "api:revenue-target-list"]
+LIST_NAMES = [
+    "api:customer-list",
+    "api:opportunity-list",
+    "api:revenue-actual-list",
+    "api:revenue-target-list",
+]
 
 
 @pytest.mark.parametrize("name", LIST_NAMES)
