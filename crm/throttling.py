@@ -1,23 +1,86 @@
-"""Rate limit on the two login forms (admin and /accounts/login/).
+"""Rate limits: who a caller is (its address), and the failed-login limit on the login forms.
 
-DRF's throttles cover the API; the login forms are plain Django views, so this middleware
-counts failed attempts per client IP and username in the shared cache (rate THROTTLE_LOGIN,
-DRF's "N/period" syntax). Only failures count (a successful login answers with a redirect),
-so a user who logs in often is never locked out, while guessing passwords for one account
-from one address stops after a few tries. Keying by IP *and* username keeps an attacker
-from locking a real user out from elsewhere.
+The client's address is REMOTE_ADDR, the peer that opened the connection. Only when that peer
+is one of TRUSTED_PROXIES (default: none) is X-Forwarded-For read, from the right: each hop a
+trusted proxy appended is taken until the first address that is not a trusted proxy, which is
+the client. Anything to the left of it was written by the client and is never believed, so a
+made-up X-Forwarded-For cannot buy a fresh counter. DRF's own default would believe the whole
+header; every throttle here uses ``client_ip`` instead.
+
+DRF's throttles cover the API; the login forms are plain Django views, so a middleware counts
+failed attempts per client address and account in the shared cache (rate THROTTLE_LOGIN, DRF's
+"N/period" syntax). Only failures count (a successful login answers with a redirect), so a user
+who logs in often is never locked out, while guessing passwords for one account from one
+address stops after a few tries. Keying by address *and* account keeps an attacker from locking
+a real user out from elsewhere.
 """
 
 import hashlib
+import ipaddress
+import unicodedata
 
+from django.conf import settings
 from django.http import HttpResponse
+from rest_framework import throttling
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 LOGIN_PATHS = frozenset({"/admin/login/", "/accounts/login/"})
 
 
-class LoginRateThrottle(SimpleRateThrottle):
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _is_trusted_proxy(address) -> bool:
+    return address is not None and any(address in network for network in settings.TRUSTED_PROXIES)
+
+
+def client_ip(request) -> str:
+    """The caller's address: REMOTE_ADDR, or the first untrusted hop behind trusted proxies."""
+    client = request.META.get("REMOTE_ADDR", "")
+    if not _is_trusted_proxy(_ip(client)):
+        return client
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        client = hop
+        if not _is_trusted_proxy(_ip(hop)):
+            break
+    return client
+
+
+class ClientIpMixin:
+    def get_ident(self, request):
+        return client_ip(request)
+
+
+class AnonRateThrottle(ClientIpMixin, throttling.AnonRateThrottle):
+    """Anonymous API calls per client address (THROTTLE_ANON)."""
+
+
+class UserRateThrottle(ClientIpMixin, throttling.UserRateThrottle):
+    """API calls per signed-in user (THROTTLE_USER); per client address before sign-in."""
+
+
+def login_account_key(username: str) -> str:
+    """One key for every spelling a MySQL collation takes for the same user name.
+
+    Compatibility forms folded (fullwidth letters U+FF21... are ASCII letters), accents and
+    invisible format characters (U+200B) dropped, case folded, surrounding spaces removed:
+    ``ÁccéptAdmin``, a fullwidth ``ACCEPTadmin`` and ``acceptadmin `` all count against
+    ``acceptadmin``. The login itself is exact (crm.authentication.ExactUsernameBackend); this
+    only makes every try count.
+    """
+    decomposed = unicodedata.normalize("NFKD", username)
+    kept = (
+        char for char in decomposed if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
+    )
+    return "".join(kept).casefold().strip()
+
+
+class LoginRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
     scope = "login"
 
     def get_rate(self):
@@ -25,9 +88,9 @@ class LoginRateThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def get_cache_key(self, request, view=None):
-        username = request.POST.get("username", "").strip().lower()
+        account = login_account_key(request.POST.get("username", ""))
         # Hashed: a username never lands in a cache key (or a cache table) in clear.
-        ident = hashlib.sha256(f"{self.get_ident(request)}|{username}".encode()).hexdigest()
+        ident = hashlib.sha256(f"{self.get_ident(request)}|{account}".encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def load(self, request) -> None:

@@ -5,6 +5,7 @@ Variables are read from the process environment and from the file named by ENV_F
 wins over the file. .env.example lists every variable.
 """
 
+import ipaddress
 import os
 import re
 import sys
@@ -189,6 +190,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Credentials are compared exactly, whatever the database collation (crm/authentication.py).
+AUTHENTICATION_BACKENDS = ["crm.authentication.ExactUsernameBackend"]
+SESSION_ENGINE = "crm.authentication"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -246,16 +250,20 @@ WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
 
 # --- Cache ---------------------------------------------------------------------------
 # Holds the rate-limit counters and read-your-writes marks (and cached reports). Gunicorn
-# runs several worker processes (and production several hosts), so outside "local" the
-# default is Django's database cache: one table, shared by every worker, created by
-# `manage.py createcachetable` (`make serve` runs it). Memory is per process; Redis
-# (CACHE_URL=redis://host:6379/0, Django's own backend) is the choice beyond one server: no
-# database write per request. Django culls a third of the entries past MAX_ENTRIES (300 by
-# default): counters of callers that are still counted would vanish under many distinct
-# clients, so the table may grow. crm.cache.FailOpenCache wraps every backend: a cache that
-# does not answer is skipped (throttling fails open), never an error answer.
+# runs several worker processes (and production several hosts), so the default is Django's
+# database cache: one table, shared by every worker, created by `manage.py createcachetable`
+# (`make run` and `make serve` run it). Only a single process may count in its own memory:
+# `ENVIRONMENT=local` outside gunicorn (runserver, manage.py, the tests). Gunicorn's master sets
+# SERVER_SOFTWARE=gunicorn/<version> in the environment its workers inherit, so a local
+# gunicorn shares its counters too. Redis (CACHE_URL=redis://host:6379/0, Django's own
+# backend) is the choice beyond one server: no database write per request. Django culls a
+# third of the entries past MAX_ENTRIES (300 by default): counters of callers that are still
+# counted would vanish under many distinct clients, so the table may grow.
+# crm.cache.FailOpenCache wraps every backend but the database's: a cache that does not answer
+# is skipped (throttling fails open), never an error answer.
+UNDER_GUNICORN = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
 _cache_url = env.str("CACHE_URL", default="") or (
-    "locmemcache://" if IS_LOCAL else "dbcache://django_cache?max_entries=10000"
+    "locmemcache://" if IS_LOCAL and not UNDER_GUNICORN else "dbcache://django_cache?max_entries=10000"
 )
 _cache = environ.Env.cache_url_config(_cache_url)
 if _cache_url.startswith(("redis://", "rediss://")):
@@ -282,10 +290,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 IMPORT_MAX_FILE_SIZE = env.int("IMPORT_MAX_FILE_SIZE", default=10 * 1024 * 1024)
 
 
+# --- Client addresses ----------------------------------------------------------------
+# Proxies (load balancers) whose X-Forwarded-For is believed, as addresses or networks
+# (comma-separated, e.g. the ALB subnets 10.0.0.0/24,10.0.1.0/24). Default none: the client is
+# the connection's peer (REMOTE_ADDR) and X-Forwarded-For is ignored, so a client cannot choose
+# the address its rate limits are counted under (crm/throttling.py).
+try:
+    TRUSTED_PROXIES = tuple(
+        ipaddress.ip_network(proxy, strict=False) for proxy in env.list("TRUSTED_PROXIES", default=[])
+    )
+except ValueError as exc:
+    sys.exit(f"TRUSTED_PROXIES: {exc}")
+
+
 # --- API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Authentication on every endpoint, then Django's model permissions (view_* for reads).
@@ -299,13 +320,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "crm.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "crm.throttling.AnonRateThrottle",
+        "crm.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
-        # Failed logins per client IP and username on the admin and /accounts/login/ forms.
+        # Failed logins per client address and account on the admin and /accounts/login/ forms.
         "login": env.str("THROTTLE_LOGIN", default="5/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -45,6 +45,9 @@ def api_user_ensure(*, username: str, group: str, password: str | None = None) -
         raise ValueError(f"unknown group {group!r}; expected one of: {', '.join(groups)}")
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username)
+    if user.get_username() != username:
+        # MySQL's collation matched another spelling ("Ops" for "ops"): never grant that account.
+        raise ValueError(f"user {username!r} does not exist, but {user.get_username()!r} does")
     if created:
         if password:
             user.set_password(password)

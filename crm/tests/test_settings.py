@@ -91,3 +91,30 @@ def test_missing_secret_key_outside_local_stops_with_one_line():
     assert result.stderr.strip().splitlines() == [
         "SECRET_KEY must be set when ENVIRONMENT=production (only 'local' has a default)."
     ]
+
+
+def _cache_backend(**env) -> str:
+    with mock.patch.dict(os.environ, _clean_environ(**env), clear=True):
+        cache = runpy.run_path(str(SETTINGS))["CACHES"]["default"]
+    # crm.cache.FailOpenCache wraps a memory cache; the backend it wraps is what counts here.
+    return cache["OPTIONS"].get("BACKEND", cache["BACKEND"])
+
+
+def test_rate_limit_counters_are_per_process_only_outside_gunicorn_in_local():
+    """Local runserver and manage.py count in memory; a local gunicorn shares the database cache."""
+    assert _cache_backend(ENVIRONMENT="local") == "django.core.cache.backends.locmem.LocMemCache"
+    # Gunicorn's master sets SERVER_SOFTWARE for the workers it forks.
+    under_gunicorn = _cache_backend(ENVIRONMENT="local", SERVER_SOFTWARE="gunicorn/27.0.1")
+    assert under_gunicorn == "django.core.cache.backends.db.DatabaseCache"
+
+
+def test_an_invalid_trusted_proxy_stops_with_one_line():
+    """TRUSTED_PROXIES must be addresses or networks; anything else stops start-up, naming the variable."""
+    with mock.patch.dict(os.environ, _clean_environ(TRUSTED_PROXIES="10.0.0.0/24,load-balancer"), clear=True):
+        try:
+            runpy.run_path(str(SETTINGS))
+        except SystemExit as exc:
+            message = str(exc)
+        else:
+            message = None
+    assert message == "TRUSTED_PROXIES: 'load-balancer' does not appear to be an IPv4 or IPv6 network"

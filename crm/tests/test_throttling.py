@@ -1,5 +1,6 @@
 """Rate limits: the API's per-user and anonymous throttles, and the admin login form."""
 
+import ipaddress
 from http import HTTPStatus
 from unittest import mock
 
@@ -13,6 +14,8 @@ from crm.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery-staple"
+# "ACCEPTadmin" in fullwidth forms (U+FF21 ...), as the hostile run typed it.
+FULLWIDTH_ACCEPTADMIN = "".join(chr(ord(char) + 0xFEE0) for char in "ACCEPTadmin")
 
 
 def _assert_throttled(response):
@@ -104,3 +107,104 @@ def test_successful_admin_logins_do_not_count():
     staff = UserFactory(is_staff=True)
     statuses = {_admin_login(Client(), staff.username, PASSWORD).status_code for _ in range(5)}
     assert statuses == {HTTPStatus.FOUND}
+
+
+# --- Who the caller is: forwarding headers ---------------------------------------------------
+
+
+@pytest.fixture
+def behind_a_load_balancer(settings):
+    # The load balancer's subnet, as TRUSTED_PROXIES=10.0.0.0/24 would configure it.
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("10.0.0.0/24"),)
+
+
+def _login_from(username: str, password: str, *, peer: str, forwarded_for: str | None = None):
+    extra = {"REMOTE_ADDR": peer}
+    if forwarded_for is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return Client().post("/accounts/login/", {"username": username, "password": password}, **extra)
+
+
+@pytest.mark.usefixtures("login_rate")
+def test_a_made_up_forwarded_for_buys_no_fresh_login_counter():
+    """Without trusted proxies X-Forwarded-For is ignored: a throttled client stays throttled."""
+    # given
+    staff = UserFactory(is_staff=True)
+    for _ in range(3):
+        _login_from(staff.username, "wrong", peer="203.0.113.7")
+    # when
+    spoofed = _login_from(staff.username, PASSWORD, peer="203.0.113.7", forwarded_for="198.51.100.1")
+    # then
+    assert spoofed.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+@pytest.mark.usefixtures("login_rate", "behind_a_load_balancer")
+def test_behind_a_trusted_proxy_the_client_is_the_hop_the_proxy_appended():
+    """Through the load balancer each client has its own counter, and a forged prefix changes nothing."""
+    # given: three failures of one client, arriving through two different balancer nodes
+    staff = UserFactory(is_staff=True)
+    for node in ("10.0.0.5", "10.0.0.6", "10.0.0.5"):
+        _login_from(staff.username, "wrong", peer=node, forwarded_for="203.0.113.7")
+    # when
+    same_client = _login_from(staff.username, PASSWORD, peer="10.0.0.6", forwarded_for="203.0.113.7")
+    forged_prefix = _login_from(
+        staff.username, PASSWORD, peer="10.0.0.5", forwarded_for="198.51.100.1, 203.0.113.7"
+    )
+    other_client = _login_from(staff.username, PASSWORD, peer="10.0.0.5", forwarded_for="198.51.100.2")
+    # then
+    assert same_client.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert forged_prefix.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert other_client.status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.usefixtures("login_rate", "behind_a_load_balancer")
+def test_forwarded_for_from_an_untrusted_peer_is_ignored():
+    """A client outside TRUSTED_PROXIES that sends X-Forwarded-For is counted under its own address."""
+    staff = UserFactory(is_staff=True)
+    for fake in ("198.51.100.1", "198.51.100.2", "10.0.0.5"):
+        _login_from(staff.username, "wrong", peer="203.0.113.7", forwarded_for=fake)
+    assert (
+        _login_from(staff.username, PASSWORD, peer="203.0.113.7").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    )
+
+
+def test_the_anonymous_api_limit_ignores_a_made_up_forwarded_for(api_client):
+    """An anonymous API caller cannot reset THROTTLE_ANON by sending a new X-Forwarded-For each time."""
+    with mock.patch.object(AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/min"}):
+        statuses = [
+            api_client.get(
+                "/api/schema/", HTTP_ACCEPT="application/json", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+            ).status_code
+            for n in range(3)
+        ]
+    assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+
+
+# --- Which account: every spelling of a name counts against it --------------------------------
+
+
+@pytest.mark.usefixtures("login_rate")
+@pytest.mark.parametrize(
+    "spelling", [FULLWIDTH_ACCEPTADMIN, "áccéptádmin", "ACCEPTADMIN", "accept\u200badmin"]
+)
+def test_another_spelling_of_a_throttled_name_is_throttled_too(spelling):
+    """Once an account is throttled, a variant of its name (width, accents, case, invisible) is too."""
+    # given
+    UserFactory(username="acceptadmin", is_staff=True)
+    for _ in range(3):
+        _login_from("acceptadmin", "wrong", peer="203.0.113.7")
+    # when
+    response = _login_from(spelling, PASSWORD, peer="203.0.113.7")
+    # then
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+@pytest.mark.usefixtures("login_rate")
+def test_failures_under_variants_add_up_for_the_account():
+    """Three failures under three spellings use up the account's limit: the exact name is throttled."""
+    UserFactory(username="acceptadmin", is_staff=True)
+    for spelling in ("AcceptAdmin", "áccéptádmin", FULLWIDTH_ACCEPTADMIN):
+        _login_from(spelling, "wrong", peer="203.0.113.7")
+    assert (
+        _login_from("acceptadmin", PASSWORD, peer="203.0.113.7").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    )

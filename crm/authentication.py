@@ -1,0 +1,65 @@
+"""Credentials compared exactly: API tokens, session keys and user names.
+
+MySQL's default collations (utf8mb4_unicode_ci, utf8mb4_0900_ai_ci) compare case-, accent-
+and trailing-space-insensitively, so a plain ``get(key=...)`` on MySQL finds a row for
+``KEY``, ``kéy`` or ``key\u00a0``. A credential is not a word: every check here confirms in
+Python, byte for byte, what the database lookup found, and refuses malformed values before
+any query.
+"""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.sessions.backends import db
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.utils.crypto import constant_time_compare
+from rest_framework import authentication, exceptions
+
+# rest_framework.authtoken.models.Token.generate_key: 20 random bytes, hex-encoded.
+TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token authentication, matching the key exactly.
+
+    Anything but 40 lower-case hex characters is refused without a query; a key the database
+    returns for a look-alike (another case, an accent, padding) is refused by a constant-time
+    comparison with the key that was sent.
+    """
+
+    def authenticate_credentials(self, key):
+        if not TOKEN_KEY.fullmatch(key):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        user, token = super().authenticate_credentials(key)
+        if not constant_time_compare(token.key, key):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return user, token
+
+
+class ExactUsernameBackend(ModelBackend):
+    """Django's model backend, logging in only the user whose name is exactly the one typed.
+
+    On MySQL ``get_by_natural_key("ÁdMin")`` finds ``admin``; the password check alone would
+    then let any spelling of a name sign in as that user (and escape a limit counted per
+    spelling). The lookup's result is compared with the name given, byte for byte.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None or user.get_username() != username:
+            return None
+        return user
+
+
+class SessionStore(db.SessionStore):
+    """Database sessions that accept only the keys Django itself generates.
+
+    Django's keys are 32 characters of ``[a-z0-9]``; the base class accepts any 8 or more,
+    so on MySQL an upper-cased cookie would find the same session row.
+    """
+
+    def _validate_session_key(self, key):
+        return isinstance(key, str) and len(key) == 32 and all(char in VALID_KEY_CHARS for char in key)
