@@ -59,6 +59,9 @@ class CsvExportMixin:
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{model}-{stamp}.csv"'
+        # A byte-order mark first: Excel on Windows reads a CSV without one in the ANSI code page
+        # ("ZÃ¼rich"); with it, as UTF-8. Other readers skip it (Python: encoding="utf-8-sig").
+        response.write("\ufeff")
         writer = csv.writer(response)
         writer.writerow(self.csv_fields)
         # The list's own order: the file reads like the page the rows were picked on.

@@ -19,7 +19,8 @@ class Area(models.TextChoices):
     GERMANY = "Germany"
     SWITZERLAND = "Switzerland"
     NETHERLANDS = "Netherlands"
-    UK = "UK"
+    # Spelt out: the label would otherwise be derived from the name, "Uk" (admin filters, schema).
+    UK = "UK", "UK"
 
 
 class Status(models.TextChoices):

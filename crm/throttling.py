@@ -9,12 +9,14 @@ header; every throttle here uses ``client_ip`` instead.
 
 DRF's throttles cover the API; the login forms are plain Django views, so a middleware counts
 failed attempts per client address and account in the shared cache (rate THROTTLE_LOGIN, DRF's
-"N/period" syntax). Only failures count (a successful login answers with a redirect), so a user
+"N/period" syntax), and every post of the password-reset form (THROTTLE_PASSWORD_RESET).
+Only failed logins count (a successful login answers with a redirect), so a user
 who logs in often is never locked out, while guessing passwords for one account from one
 address stops after a few tries. Keying by address *and* account keeps an attacker from locking
 a real user out from elsewhere.
 """
 
+import dataclasses
 import hashlib
 import ipaddress
 import unicodedata
@@ -23,8 +25,6 @@ from django.conf import settings
 from django.http import HttpResponse
 from rest_framework import throttling
 from rest_framework.settings import api_settings
-
-LOGIN_PATHS = frozenset({"/admin/login/", "/accounts/login/"})
 
 
 def _ip(text: str):
@@ -80,16 +80,20 @@ def login_account_key(username: str) -> str:
     return "".join(kept).casefold().strip()
 
 
-class LoginRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
-    scope = "login"
+class FormRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
+    """Counts posts of one form per client address and account, in the shared cache."""
+
+    def __init__(self, scope: str, field: str):
+        self.scope, self.field = scope, field
+        super().__init__()
 
     def get_rate(self):
         # Read at call time, not import time, so the rate follows the settings.
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def get_cache_key(self, request, view=None):
-        account = login_account_key(request.POST.get("username", ""))
-        # Hashed: a username never lands in a cache key (or a cache table) in clear.
+        account = login_account_key(request.POST.get(self.field, ""))
+        # Hashed: a username or address never lands in a cache key (or a cache table) in clear.
         ident = hashlib.sha256(f"{self.get_ident(request)}|{account}".encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
@@ -101,30 +105,47 @@ class LoginRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
     def is_exhausted(self) -> bool:
         return len(self.history) >= self.num_requests
 
-    def record_failure(self) -> None:
+    def record(self) -> None:
         self.history.insert(0, self.now)
         self.cache.set(self.key, self.history[: self.num_requests], self.duration)
 
 
-class LoginRateLimitMiddleware:
+@dataclasses.dataclass(frozen=True)
+class FormLimit:
+    scope: str  # the rate's name in DEFAULT_THROTTLE_RATES
+    field: str  # the form field naming the account
+    failures_only: bool  # count only answers that are not the success redirect
+
+
+# The login forms count failures (THROTTLE_LOGIN); the password-reset form counts every post
+# (THROTTLE_PASSWORD_RESET): each one may send a mail, and its answer never says whether it did.
+FORM_LIMITS = {
+    "/admin/login/": FormLimit("login", "username", failures_only=True),
+    "/accounts/login/": FormLimit("login", "username", failures_only=True),
+    "/accounts/password_reset/": FormLimit("password_reset", "email", failures_only=False),
+}
+
+
+class FormRateLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method != "POST" or request.path not in LOGIN_PATHS:
+        limit = FORM_LIMITS.get(request.path) if request.method == "POST" else None
+        if limit is None:
             return self.get_response(request)
-        throttle = LoginRateThrottle()
+        throttle = FormRateThrottle(limit.scope, limit.field)
         throttle.load(request)
         if throttle.is_exhausted():
             wait = max(1, round(throttle.history[-1] + throttle.duration - throttle.now))
             response = HttpResponse(
-                f"Too many failed login attempts. Retry in {wait} seconds.\n",
+                f"Too many attempts. Retry in {wait} seconds.\n",
                 status=429,
                 content_type="text/plain; charset=utf-8",
             )
             response["Retry-After"] = str(wait)
             return response
         response = self.get_response(request)
-        if response.status_code != 302:
-            throttle.record_failure()
+        if not limit.failures_only or response.status_code != 302:
+            throttle.record()
         return response

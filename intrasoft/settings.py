@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "crm",
 ]
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "crm.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so the web app's index.html carries the policy too.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # After security and CORS headers are in place, so a refusal carries them too.
@@ -75,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "crm.throttling.LoginRateLimitMiddleware",
+    "crm.throttling.FormRateLimitMiddleware",
     # Innermost: it sees the user DRF authenticated and every query the view makes.
     "crm.replicas.ReadRoutingMiddleware",
 ]
@@ -193,6 +196,14 @@ AUTH_PASSWORD_VALIDATORS = [
 # Credentials are compared exactly, whatever the database collation (crm/authentication.py).
 AUTHENTICATION_BACKENDS = ["crm.authentication.ExactUsernameBackend"]
 SESSION_ENGINE = "crm.authentication"
+# Outgoing mail, e.g. smtp+tls://user:password@email-smtp.eu-west-1.amazonaws.com:587. Without
+# it the service sends no mail and the password-reset pages are not routed at all (a reset
+# would try an SMTP server on localhost); with it they are, rate-limited (THROTTLE_PASSWORD_RESET).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
+if PASSWORD_RESET_ENABLED:
+    globals().update(environ.Env.email_url_config(EMAIL_URL))
+    DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -328,6 +339,8 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="6000/min"),
         # Failed logins per client address and account on the admin and /accounts/login/ forms.
         "login": env.str("THROTTLE_LOGIN", default="5/min"),
+        # Posts of the password-reset form (only routed when EMAIL_URL is set), per address and email.
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -387,6 +400,10 @@ SPECTACULAR_SETTINGS = {
         "ProductEnum": "crm.choices.Product",
         "ForecastCategoryEnum": "crm.choices.ForecastCategory",
     },
+    # The docs pages load Swagger UI and ReDoc from the project's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["crm.openapi.canonical_paths"],
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
@@ -397,6 +414,25 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Every page may run only the project's own scripts (the web app's bundles, the admin's, DRF's
+# and the API docs' static files; no inline script, no other origin) and talk only to this
+# origin. Styles may be inline: Swagger UI and ReDoc inject theirs at run time. ReDoc's search
+# runs in a worker it builds from a blob.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if not IS_LOCAL:
     # Behind a TLS-terminating load balancer that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

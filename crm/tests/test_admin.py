@@ -567,7 +567,29 @@ def _export(client, model_name, pks) -> list[list[str]]:
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith(f'attachment; filename="{model_name}-')
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, for Excel
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_csv_export_is_utf8_with_a_byte_order_mark():
+    """Excel on Windows opens the file as UTF-8: the BOM comes first, and Zürich stays Zürich."""
+    CustomerFactory(cid=9101, customer_name="Zürich Präzision AG", area=Area.SWITZERLAND)
+    client = _client_for(*_perms("customer", "view"))
+    response = client.post(
+        reverse("admin:crm_customer_changelist"), {"action": "export_csv", ACTION_CHECKBOX_NAME: ["9101"]}
+    )
+    assert response.content.startswith("\ufeffcid,".encode())
+    assert "Zürich Präzision AG".encode() in response.content
+
+
+def test_the_area_filter_shows_every_area_as_spelt():
+    """The admin's area filter lists the five areas exactly as the vocabulary writes them (UK, not Uk)."""
+    client = _client_for(*_perms("customer", "view"))
+    html = client.get(reverse("admin:crm_customer_changelist")).content.decode()
+    for area in Area.values:
+        assert f">{area}</a>" in html
+    assert ">Uk</a>" not in html
+    assert [choice.label for choice in Area] == Area.values
 
 
 def test_customer_csv_has_the_selected_rows_with_open_totals(data):
