@@ -17,12 +17,16 @@ MYSQL_REPLICA_HOSTS=the replica and CACHE_URL=the Redis. Checks, in order:
    another user first gets the stale replica (404 for the new row: proof it is behind), then,
    once the lag limit passes, every answer comes from the primary with the new row; after
    START SLAVE, reads return to the replica, which has caught up;
-3. the load script (.ci/load.py, wrk) on one instance, then on both together: throughput and
+3. replication running but behind (a transaction on the replica holds the row the replicated
+   UPDATE needs): the writer reads its change back at once; another user gets the old value
+   from the replica until SHOW SLAVE STATUS reports more lag than the limit, then the new
+   value from the primary; back on the replica once the lock is released;
+4. the load script (.ci/load.py, wrk) on one instance, then on both together: throughput and
    p99 side by side (no error allowed);
-4. Redis stopped and started under load: no 5xx, no dropped connection; /readyz reports it;
-5. the replica killed (SIGKILL) under load: no failed request but those in flight at the kill;
+5. Redis stopped and started under load: no 5xx, no dropped connection; /readyz reports it;
+6. the replica killed (SIGKILL) under load: no failed request but those in flight at the kill;
    reads go on from the primary; /readyz reports the replica unavailable and stays 200;
-6. the rate limit holds across both instances: with THROTTLE_USER=N/min, alternate requests
+7. the rate limit holds across both instances: with THROTTLE_USER=N/min, alternate requests
    through the two instances get exactly N answers 200 (a count per process would allow
    N x processes).
 
@@ -393,8 +397,93 @@ def check_replication_stopped(drill: Drill, replica: PrivateMariaDB) -> None:
     drill.check(time.monotonic() - started < 30, "replica took too long to catch up")
 
 
+def check_replica_lagging(drill: Drill, replica: PrivateMariaDB) -> None:
+    """Replication running but behind: the replica's applier waits on a row lock held there."""
+    import MySQLdb
+
+    log(f"3. the replica falls behind while replicating (lag from SHOW SLAVE STATUS, limit {MAX_LAG}s)")
+    created = drill.create(APP_PORTS[0])
+    if not drill.check(created.status == 201, f"create before the lag: {created.status}"):
+        return
+    oid, old_name = created.body["oid"], created.body["opportunity_name"]
+    wait_for(
+        lambda: replica.query(DB_NAME, "SELECT 1 FROM crm_opportunities WHERE oid=%s", (oid,)), 10, "row"
+    )
+    time.sleep(CHECK_SECONDS)
+    for port in APP_PORTS * 3 * WORKERS:
+        call(port, drill.reader, "GET", "/api/opportunities?limit=1")
+    # A transaction on the replica locks the row; the replicated UPDATE waits behind it.
+    lock = MySQLdb.connect(host="127.0.0.1", port=replica.port, user="drill", db=DB_NAME, connect_timeout=5)
+    try:
+        lock.autocommit(False)
+        lock.cursor().execute("SELECT oid FROM crm_opportunities WHERE oid=%s FOR UPDATE", (oid,))
+        new_name = f"{NAME_PREFIX}renamed-{uuid.uuid4().hex}"
+        changed = call(
+            APP_PORTS[0], drill.writer, "PATCH", f"/api/opportunities/{oid}", {"opportunity_name": new_name}
+        )
+        behind_since = time.monotonic()
+        if not drill.check(changed.status == 200, f"PATCH while the replica is held: {changed.status}"):
+            return
+        back = drill.read(APP_PORTS[1], drill.writer, oid)
+        drill.check(
+            back.status == 200
+            and back.read_from == "primary"
+            and back.body.get("opportunity_name") == new_name,
+            f"writer's read-back of its change: {back.status} from {back.read_from}",
+        )
+        answers = [drill.read(port, drill.reader, oid) for port in APP_PORTS * 4]
+        drill.check(
+            any(a.read_from == "replica" and a.body.get("opportunity_name") == old_name for a in answers),
+            f"another user right after the change: {[(a.status, a.read_from) for a in answers]} "
+            "(expected the old name from the lagging replica)",
+        )
+        streak, moved_at = 0, None
+        while time.monotonic() - behind_since < MAX_LAG + CHECK_SECONDS + 8:
+            answer = drill.read(APP_PORTS[len(answers) % 2], drill.reader, oid)
+            answers.append(answer)
+            fresh = answer.status == 200 and answer.body.get("opportunity_name") == new_name
+            streak = streak + 1 if fresh and answer.read_from == "primary" else 0
+            if streak >= 12:
+                moved_at = time.monotonic() - behind_since
+                break
+            time.sleep(0.1)
+        status = slave_status(replica)
+        lag = status.get("Seconds_Behind_Master")
+        drill.check(
+            status.get("Slave_SQL_Running") == "Yes" and lag is not None and lag > MAX_LAG,
+            f"replica while held: SQL thread {status.get('Slave_SQL_Running')}, Seconds_Behind_Master {lag}",
+        )
+        expected = {("replica", old_name), ("primary", new_name)}
+        wrong = [
+            a
+            for a in answers
+            if a.status != 200 or (a.read_from, a.body.get("opportunity_name")) not in expected
+        ]
+        drill.check(not wrong, f"answers while lagging: {[(a.status, a.read_from) for a in wrong]}")
+        if drill.check(
+            moved_at is not None, "reads did not move to the primary once the lag passed the limit"
+        ):
+            log(f"   Seconds_Behind_Master {lag}s; reads all on the primary {moved_at:.1f}s after the change")
+    finally:
+        lock.rollback()
+        lock.close()
+    try:
+        back_after = wait_for(
+            lambda: all(
+                (a := drill.read(port, drill.reader, oid)).read_from == "replica"
+                and a.body.get("opportunity_name") == new_name
+                for port in APP_PORTS * 6
+            ),
+            CHECK_SECONDS + 15,
+            "reads back on the replica once it caught up",
+        )
+        log(f"   lock released: the replica caught up, reads back on it within {back_after:.1f}s")
+    except TimeoutError as exc:
+        drill.check(False, str(exc))
+
+
 def check_load(drill: Drill, ids: dict) -> None:
-    log(f"3. load: one instance, then both ({LOAD_SECONDS}s per run, mixed, c={LOAD_CONNECTIONS})")
+    log(f"4. load: one instance, then both ({LOAD_SECONDS}s per run, mixed, c={LOAD_CONNECTIONS})")
     runs = one_and_two_instances(ids, APP_PORTS, LOAD_CONNECTIONS, LOAD_SECONDS)
     print("\n" + HEADER)
     for f in runs:
@@ -405,7 +494,7 @@ def check_load(drill: Drill, ids: dict) -> None:
 
 
 def check_redis_outage(drill: Drill, redis: PrivateRedis) -> None:
-    log("4. Redis stopped and started under load")
+    log("5. Redis stopped and started under load")
     load = Load(drill)
     with load.running():
         time.sleep(2)
@@ -434,7 +523,7 @@ def check_redis_outage(drill: Drill, redis: PrivateRedis) -> None:
 
 
 def check_replica_killed(drill: Drill, replica: PrivateMariaDB) -> None:
-    log("5. the replica killed (SIGKILL) under load")
+    log("6. the replica killed (SIGKILL) under load")
     load = Load(drill)
     with load.running():
         time.sleep(2)
@@ -460,7 +549,7 @@ def check_replica_killed(drill: Drill, replica: PrivateMariaDB) -> None:
 
 
 def check_shared_rate_limit(drill: Drill, env: dict, stack: ExitStack, tmp: Path) -> None:
-    log(f"6. rate limit THROTTLE_USER={RATE}/min across both instances ({WORKERS} workers each)")
+    log(f"7. rate limit THROTTLE_USER={RATE}/min across both instances ({WORKERS} workers each)")
     limited = {**env, "THROTTLE_USER": f"{RATE}/min"}
     for port in APP_PORTS:
         stack.enter_context(
@@ -536,6 +625,7 @@ def main() -> int:
                 )
             check_read_your_writes(drill)
             check_replication_stopped(drill, replica)
+            check_replica_lagging(drill, replica)
             check_load(drill, ids)
             check_redis_outage(drill, redis)
             check_replica_killed(drill, replica)
