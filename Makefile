@@ -15,19 +15,20 @@ PYTHON ?= $(shell for p in python3.13 $$(ls -d $$(pyenv root 2>/dev/null)/versio
 # Settings as the test runs see them; used to decide whether the MySQL suite can run.
 DB_ENGINE = $(shell $(PY) -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intrasoft.settings"); from django.conf import settings; print(settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])' 2>/dev/null)
 
-.PHONY: help install prereqs run serve test test-sqlite test-mysql lint format mysql-db bench fuzz drill load drill-replicas load-tools
+.PHONY: help install prereqs run serve test test-sqlite test-mysql lint format mysql-db bench fuzz drill load drill-replicas load-tools types
 
 # --- Front end (frontend/: React + TypeScript, built with Vite) ---
 # Vite 8 needs Node.js 20.19+; without it the API and admin still run, and the tests say what they skip.
 NODE_OK := $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 CHROMIUM ?= /usr/bin/chromium
-FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f -not -name '*.test.*' 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
 
 help:
 	@echo "make run    - set up and serve the web app, API and admin on http://$(HOST):$(PORT)/ (SQLite demo data)"
 	@echo "make serve  - the production server (gunicorn, ENVIRONMENT=production; needs SECRET_KEY and ALLOWED_HOSTS)"
 	@echo "make test   - the test suite on SQLite, then on MySQL when MySQL is configured, then the front end's tests"
-	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make lint   - ruff check and ruff format --check; for the web app tsc, Prettier, ESLint and the API types check"
+	@echo "make types  - regenerate the web app's API types (frontend/src/api-schema.ts) from the API's OpenAPI schema"
 	@echo "make frontend - build the web app into frontend/dist (Node.js 20.19+); 'make run' does it when it can"
 	@echo "make test-frontend - Vitest component tests and the Playwright end-to-end run (part of 'make test')"
 	@echo "make mysql-db - create the local MySQL user and database (as root)"
@@ -119,12 +120,35 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@$(MAKE) --no-print-directory lint-frontend
 
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-.PHONY: frontend frontend-if-node test-frontend
+.PHONY: frontend frontend-if-node test-frontend lint-frontend types-check
+
+# The web app's API types come from the API's own OpenAPI schema (manage.py spectacular; no
+# server, no database). Run after changing anything the schema shows, and commit the result.
+types: install
+	@if [ "$(NODE_OK)" != yes ]; then echo "make types needs Node.js 20.19+ and npm (https://nodejs.org/)."; exit 1; fi
+	@$(MAKE) --no-print-directory frontend/node_modules/.package-lock.json
+	cd frontend && PY=$(CURDIR)/$(PY) npm run --silent types
+
+# Fails when frontend/src/api-schema.ts is not what `make types` would write now.
+types-check: install frontend/node_modules/.package-lock.json
+	cd frontend && PY=$(CURDIR)/$(PY) npm run --silent types:check
+
+# The API types check, then tsc, Prettier and ESLint (with the React hooks and TanStack Query
+# rules). Under CI a missing Node.js is a failure; elsewhere the lint says it skipped these.
+lint-frontend: install
+	@if [ "$(NODE_OK)" != yes ]; then \
+		if [ "$$CI" = true ]; then echo "CI must lint the web app, but Node.js 20.19+ with npm is missing."; exit 1; fi; \
+		echo "== Front-end lint SKIPPED: Node.js 20.19+ with npm not found (tsc, Prettier, ESLint and the API types check need it)."; \
+		exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory types-check && \
+	echo "== Front-end lint (tsc, Prettier, ESLint)" && (cd frontend && npm run --silent lint)
 
 # npm ci only when the lock file changed; the build only when a source changed.
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
@@ -154,8 +178,8 @@ test-frontend: install
 		echo "== Front-end tests SKIPPED: Node.js 20.19+ with npm not found (Vitest and the browser run need it)."; \
 		exit 0; \
 	fi; \
-	$(MAKE) --no-print-directory frontend/dist/index.html && \
-	echo "== Front-end type check, format check and component tests (tsc, Prettier, Vitest)" && (cd frontend && npm run --silent lint && npm test --silent) && \
+	$(MAKE) --no-print-directory frontend/dist/index.html types-check && \
+	echo "== Front-end component tests (Vitest)" && (cd frontend && PY=$(CURDIR)/$(PY) npm test --silent) && \
 	if [ -x "$(CHROMIUM)" ]; then \
 		echo "== End-to-end run (Playwright + Chromium, demo data)"; PY=$(CURDIR)/$(PY) CHROMIUM=$(CHROMIUM) bash frontend/e2e/run.sh; \
 	elif [ "$$CI" = true ]; then \

@@ -21,9 +21,11 @@ export default defineConfig(({ mode }) => {
     build: { outDir: "dist", emptyOutDir: true },
     test: {
       environment: "jsdom",
-      include: ["src/**/*.test.{ts,tsx}"],
+      include: ["src/**/*.test.{ts,tsx}", "scripts/**/*.test.mjs"],
       setupFiles: ["src/test-setup.ts"],
       restoreMocks: true,
+      // A test types and waits as a person would; on a busy two-core machine that can take seconds.
+      testTimeout: 30_000,
     },
   };
 });

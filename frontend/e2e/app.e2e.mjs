@@ -113,11 +113,41 @@ step("searching by name narrows the area's customers", async () => {
   assert.ok(names.every((name) => /gmbh/i.test(name)));
 });
 
-step("a bad revenue is refused with the server's message beside the field", async () => {
+step("the form's customer search offers the first matches by name and is used by keyboard", async () => {
   await page.getByRole("link", { name: "Opportunities" }).click();
   await page.getByTestId("opportunity-count").waitFor();
   const form = page.locator("form.create");
-  await form.getByLabel("Customer").selectOption({ index: 1 });
+  const customer = form.getByRole("combobox", { name: "Customer" });
+  const { term, matches, first } = COUNTS.search;
+  await customer.fill(term);
+
+  const options = form.getByRole("listbox").getByRole("option");
+  await options.nth(first.length - 1).waitFor();
+  const offered = await options.allInnerTexts();
+  assert.deepEqual(
+    offered.map((text) => text.replace(/ \([^()]*\)$/, "")),
+    first,
+  );
+  assert.ok(offered.every((text) => text.toLowerCase().includes(term)));
+  await form
+    .getByText(
+      matches > first.length
+        ? `The first ${first.length} matches; type more of the name to narrow them.`
+        : `${matches} customers match.`,
+    )
+    .waitFor();
+  await shoot("opportunity-customer-search");
+
+  await customer.press("ArrowDown");
+  await customer.press("ArrowDown");
+  assert.equal(await customer.getAttribute("aria-activedescendant"), await options.nth(1).getAttribute("id"));
+  await customer.press("Enter");
+  assert.equal(await customer.inputValue(), first[1]);
+  assert.equal(await customer.getAttribute("aria-expanded"), "false");
+});
+
+step("a bad revenue is refused with the server's message beside the field", async () => {
+  const form = page.locator("form.create");
   await form.getByLabel("Opportunity name").fill("E2E Payroll roll-out");
   await form.getByLabel("Product").selectOption("Payroll");
   await form.getByLabel("Status").selectOption("Proposal");
@@ -139,7 +169,7 @@ step("a valid opportunity is created and listed", async () => {
   await form.getByLabel("Est. monthly revenue").fill("1250.50");
   await form.getByRole("button", { name: "Create opportunity" }).click();
 
-  await form.getByText("Created “E2E Payroll roll-out”").waitFor();
+  await form.getByText(`Created “E2E Payroll roll-out” for ${COUNTS.search.first[1]}.`).waitFor();
   await page
     .getByTestId("opportunity-count")
     .getByText(`${before + 1} opportunities`)

@@ -1,7 +1,7 @@
-import { render, screen } from "@testing-library/react";
+import { screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./App";
-import { mockApi, VOCABULARY } from "./test-utils";
+import { mockApi, renderWithQuery, VOCABULARY } from "./test-utils";
 
 function api() {
   return mockApi((url) => {
@@ -19,7 +19,7 @@ describe("App", () => {
 
   it("opens on the customers and fills the area filter from the vocabulary", async () => {
     api();
-    render(<App />);
+    renderWithQuery(<App />);
 
     expect(await screen.findByRole("heading", { name: "Customers" })).toBeTruthy();
     expect(screen.getByRole("link", { name: "Customers" }).getAttribute("aria-current")).toBe("page");
@@ -29,7 +29,7 @@ describe("App", () => {
   it("follows the address's hash to another page", async () => {
     api();
     window.location.hash = "#/forecast";
-    render(<App />);
+    renderWithQuery(<App />);
 
     expect(await screen.findByRole("heading", { name: "Forecast" })).toBeTruthy();
     expect(screen.getByRole("link", { name: "Forecast" }).getAttribute("aria-current")).toBe("page");
@@ -39,7 +39,7 @@ describe("App", () => {
   it("signs out with a POST carrying the CSRF token, as Django requires", () => {
     api();
     document.cookie = "csrftoken=abc";
-    const { container } = render(<App />);
+    const { container } = renderWithQuery(<App />);
 
     const form = container.querySelector("form.signout") as HTMLFormElement;
     expect(form.method).toBe("post");

@@ -1,9 +1,10 @@
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { apiGet, csrfToken, type Vocabulary } from "./api";
+import { csrfToken } from "./api";
 import { CustomersPage } from "./pages/Customers";
 import { ForecastPage } from "./pages/Forecast";
 import { OpportunitiesPage } from "./pages/Opportunities";
-import { useApi } from "./useApi";
+import { vocabularyQuery } from "./queries";
 
 const PAGES = [
   { hash: "#/customers", label: "Customers" },
@@ -24,7 +25,7 @@ function useHashRoute(): string {
 
 export function App() {
   const route = useHashRoute();
-  const vocabulary = useApi((signal) => apiGet<Vocabulary>("/api/vocabulary", undefined, signal), []);
+  const vocabulary = useQuery(vocabularyQuery);
 
   return (
     <>

@@ -1,13 +1,34 @@
-// The one place that talks to the API. The browser's Django session cookie authenticates
-// every call (no token is ever kept in the browser); writes carry Django's CSRF token.
+// The one place that talks to the API: a typed fetch client over the types generated from the
+// API's OpenAPI schema (api-schema.ts, `make types`), so a path, parameter or field the API does
+// not have is a compile error here rather than a surprise in the browser. The browser's Django
+// session cookie authenticates every call (no token is ever kept in the browser); writes carry
+// Django's CSRF token.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./api-schema";
 
+type Schemas = components["schemas"];
+
+// --- Shapes of the API contract, named as the app uses them --------------------------------
+
+export type Customer = Schemas["Customer"];
+export type Opportunity = Schemas["Opportunity"];
+export type OpportunityInput = Schemas["OpportunityInputRequest"];
+export type Vocabulary = Schemas["Vocabulary"];
+export type Forecast = Schemas["Forecast"];
+export type ForecastRow = Schemas["ForecastRow"];
+export type Area = Schemas["AreaEnum"];
+export type Status = Schemas["StatusEnum"];
+export type Product = Schemas["ProductEnum"];
+export type ForecastCategory = Schemas["ForecastCategoryEnum"];
+
+/** One entry of the API's error shape (`{type, errors: [{code, detail, attr}]}`) for any status. */
 export type ApiFieldError = { code: string; detail: string; attr: string | null };
 
 export class ApiError extends Error {
   readonly status: number;
-  readonly errors: ApiFieldError[];
+  readonly errors: readonly ApiFieldError[];
 
-  constructor(status: number, errors: ApiFieldError[], message?: string) {
+  constructor(status: number, errors: readonly ApiFieldError[], message?: string) {
     super(message ?? (errors.length ? errors.map((e) => e.detail).join(" ") : `HTTP ${status}`));
     this.name = "ApiError";
     this.status = status;
@@ -35,104 +56,60 @@ export function csrfToken(cookies: string = document.cookie): string {
   return "";
 }
 
-async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-  let response: Response;
+const csrf: Middleware = {
+  onRequest({ request }) {
+    if (request.method !== "GET") request.headers.set("X-CSRFToken", csrfToken());
+  },
+};
+
+export const client = createClient<paths>({
+  // Absolute, so the same requests work in the browser and under Node (the component tests).
+  baseUrl: window.location.origin,
+  credentials: "same-origin",
+  headers: { Accept: "application/json" },
+  // The API takes lists as one comma-separated value (`ordering=area,-cid`).
+  querySerializer: { array: { style: "form", explode: false } },
+  // Looked up at each call, not once here, so tests can stand in for the server.
+  fetch: (request) => globalThis.fetch(request),
+});
+client.use(csrf);
+
+// `error` is typed with the API's error shape, so the compiler checks it against every error
+// body the schema declares for a call; at run time it is checked again (a proxy may answer HTML).
+type Result<T> = { data?: T; error?: { errors: readonly ApiFieldError[] }; response: Response };
+
+/** The answer's body, or an ApiError carrying the status and the API's error entries. */
+export async function call<T>(pending: Promise<Result<T>>): Promise<T> {
+  let result: Result<T>;
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-      signal,
-    });
+    result = await pending;
   } catch (err) {
-    if (err instanceof DOMException && err.name === "AbortError") throw err;
-    throw new ApiError(0, [], "The server cannot be reached.");
+    // fetch fails with a TypeError when no answer comes back at all.
+    if (err instanceof TypeError) throw new ApiError(0, [], "The server cannot be reached.");
+    throw err;
   }
-  const text = await response.text();
-  let data: unknown = undefined;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    data = undefined;
-  }
+  const { data, error, response } = result;
   if (!response.ok) {
-    const errors =
-      data && typeof data === "object" && Array.isArray((data as { errors?: unknown }).errors)
-        ? ((data as { errors: ApiFieldError[] }).errors ?? [])
-        : [];
+    const errors = isErrorBody(error) ? error.errors : [];
     throw new ApiError(response.status, errors, errors[0]?.detail ?? `HTTP ${response.status}`);
   }
   return data as T;
 }
 
-export function apiGet<T>(path: string, params?: Record<string, string>, signal?: AbortSignal): Promise<T> {
-  const query = new URLSearchParams(Object.entries(params ?? {}).filter(([, v]) => v !== "")).toString();
-  return request<T>("GET", query ? `${path}?${query}` : path, undefined, signal);
+function isErrorBody(body: unknown): body is { errors: readonly ApiFieldError[] } {
+  return typeof body === "object" && body !== null && Array.isArray((body as { errors?: unknown }).errors);
 }
 
-export function apiPost<T>(path: string, body: unknown): Promise<T> {
-  return request<T>("POST", path, body);
+/** Query parameters without the empty ones: an empty filter means "no filter", not "equal to ''". */
+export function present<T extends Record<string, unknown>>(
+  params: T,
+): { [K in keyof T]?: Exclude<T[K], ""> } {
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== "" && v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], "">;
+  };
 }
 
-// --- Shapes of the shared API contract ---------------------------------------------------
-
-export type Customer = {
-  cid: number;
-  customer_name: string;
-  area: string | null;
-  account_executive: string | null;
-  technical_specialist: string | null;
-  industry: string | null;
-  contract_type: string | null;
-  contract_start_date: string | null;
-  contract_end_date: string | null;
-  is_active: boolean | null;
-  is_key_account: boolean | null;
-};
-
-export type Opportunity = {
-  oid: string;
-  cid: number;
-  customer_name: string;
-  area: string | null;
-  opportunity_name: string;
-  product: string;
-  status: string;
-  est_monthly_revenue: string;
-  probability: number | null;
-  forecast_category: string | null;
-  expected_close_date: string;
-  created_at: string;
-  updated_at: string;
-};
-
-export type Vocabulary = {
-  areas: string[];
-  statuses: string[];
-  products: string[];
-  forecast_categories: string[];
-  status_defaults: Record<string, { probability: number; forecast_category: string }>;
-};
-
-export type ForecastRow = {
-  area: string;
-  target: string | null;
-  actuals_to_date: string;
-  last_actual_month: string | null;
-  run_rate: string;
-  remaining_months: number;
-  run_rate_projection: string;
-  weighted_pipeline: string;
-  projected_total: string;
-  gap_to_target: string | null;
-  attainment_pct: string | null;
-  projected_attainment_pct: string | null;
-  open_pipeline_count: number;
-  open_pipeline_mrr: string;
-};
-
-export type Forecast = { fiscal_year: number; as_of: string; areas: ForecastRow[]; total: ForecastRow };
+/** The rows of a list answer: the API sends a plain array unless paging was asked for. */
+export function rows<Row>(answer: Row[] | { results: Row[] }): Row[] {
+  return Array.isArray(answer) ? answer : answer.results;
+}

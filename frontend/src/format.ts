@@ -9,7 +9,10 @@ export function formatMoney(value: string | null | undefined, cents = false): st
   return (cents ? exact : money).format(n);
 }
 
-export function formatCell(value: unknown): string {
+/** A value of a table cell: what the API's JSON rows hold. */
+export type Cell = string | number | boolean | null | undefined;
+
+export function formatCell(value: Cell): string {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "boolean") return value ? "Yes" : "No";
   return String(value);

@@ -1,15 +1,15 @@
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
-import { customer, mockApi, VOCABULARY } from "../test-utils";
+import { customer, mockApi, page, renderWithQuery, VOCABULARY } from "../test-utils";
 import { OpportunityForm } from "./OpportunityForm";
 
-const CUSTOMERS = [customer({ cid: 7, customer_name: "Ørsted", area: "UK" })];
+const CUSTOMERS = page([customer({ cid: 7, customer_name: "Ørsted", area: "UK" })]);
 
 async function fillValidForm(revenue: string) {
   const user = userEvent.setup();
-  await screen.findByRole("option", { name: /Ørsted/ });
-  await user.selectOptions(screen.getByLabelText("Customer"), "7");
+  await user.type(screen.getByLabelText("Customer"), "ørs");
+  await user.click(await screen.findByRole("option", { name: "Ørsted (UK, 7)" }));
   await user.type(screen.getByLabelText("Opportunity name"), "Payroll roll-out");
   await user.selectOptions(screen.getByLabelText("Product"), "Payroll");
   await user.selectOptions(screen.getByLabelText("Status"), "Proposal");
@@ -25,25 +25,27 @@ describe("OpportunityForm", () => {
 
   it("posts the form with the CSRF token and reports the created opportunity", async () => {
     document.cookie = "csrftoken=tok%2Den123";
-    const calls = mockApi((url, init) =>
+    const calls = mockApi((url, call) =>
       url.pathname === "/api/customers"
         ? [200, CUSTOMERS]
-        : init.method === "POST"
+        : call.method === "POST"
           ? [201, { oid: "a".repeat(32), opportunity_name: "Payroll roll-out", customer_name: "Ørsted" }]
           : [404, undefined],
     );
-    let created: unknown;
-    render(<OpportunityForm vocabulary={VOCABULARY} onCreated={(o) => (created = o)} />);
+    renderWithQuery(<OpportunityForm vocabulary={VOCABULARY} />);
 
     await fillValidForm("1234.50");
 
     expect(await screen.findByText("Created “Payroll roll-out” for Ørsted.")).toBeTruthy();
-    const post = calls.find((c) => c.init.method === "POST")!;
+    const post = calls.find((c) => c.method === "POST")!;
     expect(post.url.pathname).toBe("/api/opportunities");
-    expect(post.init.credentials).toBe("same-origin");
-    expect((post.init.headers as Record<string, string>)["X-CSRFToken"]).toBe("tok-en123");
+    expect(post.credentials).toBe("same-origin");
+    expect(post.headers.get("X-CSRFToken")).toBe("tok-en123");
+    expect(post.headers.get("Content-Type")).toBe("application/json");
+    // Reads carry no CSRF token: only writes need it.
+    expect(calls.find((c) => c.method === "GET")!.headers.has("X-CSRFToken")).toBe(false);
     // Optional fields left blank are not sent, so the server applies the status defaults.
-    expect(JSON.parse(post.init.body as string)).toEqual({
+    expect(JSON.parse(post.body)).toEqual({
       cid: 7,
       opportunity_name: "Payroll roll-out",
       product: "Payroll",
@@ -51,8 +53,9 @@ describe("OpportunityForm", () => {
       est_monthly_revenue: "1234.50",
       expected_close_date: "2025-03-31",
     });
-    expect(created).toMatchObject({ opportunity_name: "Payroll roll-out" });
-    expect((screen.getByLabelText("Opportunity name") as HTMLInputElement).value).toBe("");
+    // The form starts afresh, the customer too.
+    expect(screen.getByLabelText<HTMLInputElement>("Opportunity name").value).toBe("");
+    expect(screen.getByLabelText<HTMLInputElement>("Customer").value).toBe("");
   });
 
   it("shows each server validation message beside its own field", async () => {
@@ -74,7 +77,7 @@ describe("OpportunityForm", () => {
             },
           ],
     );
-    render(<OpportunityForm vocabulary={VOCABULARY} />);
+    renderWithQuery(<OpportunityForm vocabulary={VOCABULARY} />);
 
     await fillValidForm("-5");
 
@@ -110,7 +113,7 @@ describe("OpportunityForm", () => {
             },
           ],
     );
-    render(<OpportunityForm vocabulary={VOCABULARY} />);
+    renderWithQuery(<OpportunityForm vocabulary={VOCABULARY} />);
 
     await fillValidForm("10");
 
@@ -125,7 +128,7 @@ describe("OpportunityForm", () => {
         ? [200, CUSTOMERS]
         : [401, { type: "client_error", errors: [{ code: "not_authenticated", detail: "x", attr: null }] }],
     );
-    render(<OpportunityForm vocabulary={VOCABULARY} />);
+    renderWithQuery(<OpportunityForm vocabulary={VOCABULARY} />);
 
     await fillValidForm("10");
 
@@ -135,7 +138,7 @@ describe("OpportunityForm", () => {
 
   it("offers the status defaults for probability and forecast category", async () => {
     mockApi(() => [200, CUSTOMERS]);
-    render(<OpportunityForm vocabulary={VOCABULARY} />);
+    renderWithQuery(<OpportunityForm vocabulary={VOCABULARY} />);
     await userEvent.setup().selectOptions(screen.getByLabelText("Status"), "Proposal");
 
     expect(screen.getByLabelText("Probability %").getAttribute("placeholder")).toBe("default 50");

@@ -1,6 +1,17 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { apiGet, apiPost, ApiError, type Customer, type Opportunity, type Vocabulary } from "../api";
-import { useApi } from "../useApi";
+import {
+  ApiError,
+  call,
+  client,
+  type ForecastCategory,
+  type OpportunityInput,
+  type Product,
+  type Status,
+  type Vocabulary,
+} from "../api";
+import { AFTER_OPPORTUNITY_WRITE } from "../queries";
+import { CustomerSearch } from "./CustomerSearch";
 import { Problem } from "./Problem";
 
 type Fields = {
@@ -25,19 +36,22 @@ const EMPTY: Fields = {
   expected_close_date: "",
 };
 
-/** The request body: optional fields left blank are omitted so the server applies its defaults. */
-export function toPayload(fields: Fields): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    cid: fields.cid === "" ? null : Number(fields.cid),
-    opportunity_name: fields.opportunity_name,
-    product: fields.product,
-    status: fields.status,
-    // Sent as typed: the server owns the rules for money and says what is wrong.
-    est_monthly_revenue: fields.est_monthly_revenue.trim(),
-    expected_close_date: fields.expected_close_date || null,
-  };
+/**
+ * The request body. Fields left blank are omitted: the optional ones so the server applies the
+ * status defaults, the required ones so the server names each missing field (the rules live
+ * there, once). Money and numbers are sent as typed, for the server to judge.
+ */
+export function toPayload(fields: Fields): Partial<OpportunityInput> {
+  const body: Partial<OpportunityInput> = {};
+  if (fields.cid !== "") body.cid = Number(fields.cid);
+  if (fields.opportunity_name !== "") body.opportunity_name = fields.opportunity_name;
+  // The choices come from the API's vocabulary, so they are values of its enums.
+  if (fields.product !== "") body.product = fields.product as Product;
+  if (fields.status !== "") body.status = fields.status as Status;
+  if (fields.est_monthly_revenue.trim() !== "") body.est_monthly_revenue = fields.est_monthly_revenue.trim();
   if (fields.probability.trim() !== "") body.probability = Number(fields.probability);
-  if (fields.forecast_category !== "") body.forecast_category = fields.forecast_category;
+  if (fields.forecast_category !== "") body.forecast_category = fields.forecast_category as ForecastCategory;
+  if (fields.expected_close_date !== "") body.expected_close_date = fields.expected_close_date;
   return body;
 }
 
@@ -50,49 +64,41 @@ function FieldErrors({ id, messages }: { id: string; messages?: string[] }) {
   );
 }
 
-export function OpportunityForm({
-  vocabulary,
-  onCreated,
-}: {
-  vocabulary?: Vocabulary;
-  onCreated?: (opportunity: Opportunity) => void;
-}) {
+export function OpportunityForm({ vocabulary }: { vocabulary?: Vocabulary }) {
   const [fields, setFields] = useState<Fields>(EMPTY);
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [failure, setFailure] = useState<unknown>(undefined);
-  const [created, setCreated] = useState<Opportunity | undefined>(undefined);
-  const [saving, setSaving] = useState(false);
-  const customers = useApi(
-    (signal) => apiGet<Customer[]>("/api/customers", { ordering: "customer_name" }, signal),
-    [],
-  );
+  // Bumped after each create, to start the customer search afresh with the other fields.
+  const [generation, setGeneration] = useState(0);
+  const queryClient = useQueryClient();
+  const create = useMutation({
+    // An incomplete body is sent on purpose: the server's 400 names every missing field.
+    mutationFn: (body: Partial<OpportunityInput>) =>
+      call(client.POST("/api/opportunities", { body: body as OpportunityInput })),
+    onSuccess: async () => {
+      setFields(EMPTY);
+      setGeneration((g) => g + 1);
+      await Promise.all(
+        AFTER_OPPORTUNITY_WRITE.map((queryKey) => queryClient.invalidateQueries({ queryKey })),
+      );
+    },
+  });
   const defaults = fields.status ? vocabulary?.status_defaults[fields.status] : undefined;
 
   function set<K extends keyof Fields>(key: K, value: Fields[K]) {
     setFields((f) => ({ ...f, [key]: value }));
   }
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setSaving(true);
-    setErrors({});
-    setFailure(undefined);
-    setCreated(undefined);
-    try {
-      const opportunity = await apiPost<Opportunity>("/api/opportunities", toPayload(fields));
-      setCreated(opportunity);
-      setFields(EMPTY);
-      onCreated?.(opportunity);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 400 && err.errors.length) {
-        setErrors(err.byField());
-      } else {
-        setFailure(err);
-      }
-    } finally {
-      setSaving(false);
-    }
+    create.mutate(toPayload(fields));
   }
+
+  // A 400 with messages is shown field by field; any other failure as a whole.
+  const refused =
+    create.error instanceof ApiError && create.error.status === 400 && create.error.errors.length > 0;
+  const errors: Record<string, string[]> = refused ? (create.error as ApiError).byField() : {};
+  const failure = create.isError && !refused ? create.error : undefined;
+  const created = create.data;
+  const saving = create.isPending;
 
   // Messages for no field, or for a field this form does not show, go above the form.
   const unplaced = Object.entries(errors).filter(([field]) => !(field in EMPTY));
@@ -125,19 +131,12 @@ export function OpportunityForm({
       <div className="grid">
         <div className="field">
           <label htmlFor="opportunity-cid">Customer</label>
-          <select
+          <CustomerSearch
+            key={generation}
             id="opportunity-cid"
-            value={fields.cid}
-            onChange={(e) => set("cid", e.target.value)}
-            {...describe("cid")}
-          >
-            <option value="">{customers.loading ? "Loading customers…" : "Choose a customer"}</option>
-            {customers.data?.map((c) => (
-              <option key={c.cid} value={c.cid}>
-                {c.customer_name} ({c.area ?? "no area"}, {c.cid})
-              </option>
-            ))}
-          </select>
+            onSelect={(c) => set("cid", c ? String(c.cid) : "")}
+            errorId={errors.cid?.length ? "cid-error" : undefined}
+          />
           <FieldErrors id="cid-error" messages={errors.cid} />
         </div>
         <div className="field">

@@ -1,5 +1,8 @@
 import { useMemo, useState, type ReactNode } from "react";
-import { formatCell } from "../format";
+import { formatCell, type Cell } from "../format";
+
+/** A row of API data: every field a plain JSON value. */
+type JsonRow = { readonly [field: string]: Cell };
 
 export type Column<Row> = {
   key: keyof Row & string;
@@ -12,7 +15,7 @@ export type Column<Row> = {
 
 type Sort<Row> = { key: keyof Row & string; direction: "ascending" | "descending" };
 
-function compare(a: unknown, b: unknown): number {
+function compare(a: Cell, b: Cell): number {
   // Missing values sort last in either direction would surprise; keep them last ascending.
   if (a === b) return 0;
   if (a === null || a === undefined) return 1;
@@ -35,7 +38,7 @@ function compare(a: unknown, b: unknown): number {
 }
 
 /** A table whose rows sort by any column: click a header once for ascending, again for descending. */
-export function SortableTable<Row>({
+export function SortableTable<Row extends JsonRow>({
   columns,
   rows,
   rowKey,

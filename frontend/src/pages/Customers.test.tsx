@@ -1,7 +1,7 @@
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { apiError, customer, mockApi, VOCABULARY } from "../test-utils";
+import { apiError, customer, mockApi, renderWithQuery, VOCABULARY } from "../test-utils";
 import { CustomersPage } from "./Customers";
 
 const ROWS = [
@@ -21,7 +21,7 @@ function firstCells() {
 describe("CustomersPage", () => {
   it("shows every customer field as a column, each row, and the row count", async () => {
     mockApi(() => [200, ROWS]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
 
     expect(await screen.findByTestId("customer-count")).toHaveProperty("textContent", "3 customers");
     const headers = screen.getAllByRole("columnheader").map((h) => h.textContent);
@@ -60,7 +60,7 @@ describe("CustomersPage", () => {
 
   it("sorts by a column, ascending then descending", async () => {
     mockApi(() => [200, ROWS]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
     await screen.findByRole("table");
     const user = userEvent.setup();
 
@@ -79,7 +79,7 @@ describe("CustomersPage", () => {
 
   it("asks the API for one area and shows what it returns", async () => {
     const calls = mockApi((url) => [200, url.searchParams.get("area") === "UK" ? [ROWS[2]] : ROWS]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
     await screen.findByText("3 customers");
 
     await userEvent.setup().selectOptions(screen.getByLabelText("Area"), "UK");
@@ -92,7 +92,7 @@ describe("CustomersPage", () => {
 
   it("searches by name on the server once typing pauses", async () => {
     const calls = mockApi((url) => [200, url.searchParams.get("search") === "sté" ? [ROWS[1]] : ROWS]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
     await screen.findByText("3 customers");
 
     await userEvent.setup().type(screen.getByLabelText("Name"), "sté");
@@ -103,9 +103,9 @@ describe("CustomersPage", () => {
     expect(calls.map((c) => c.url.searchParams.get("search"))).toEqual([null, "sté"]);
   });
 
-  it("says so while loading", async () => {
+  it("says so while loading", () => {
     mockApi(() => new Promise(() => {}));
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
     expect(screen.getByRole("status").textContent).toBe("Loading customers…");
     expect(screen.queryByRole("table")).toBeNull();
   });
@@ -117,7 +117,7 @@ describe("CustomersPage", () => {
         ? new Promise((resolve) => (release = () => resolve([200, [ROWS[2]]])))
         : [200, ROWS],
     );
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
     await screen.findByText("3 customers");
 
     await userEvent.setup().selectOptions(screen.getByLabelText("Area"), "UK");
@@ -131,7 +131,7 @@ describe("CustomersPage", () => {
 
   it("says when no customer matches, instead of an empty table", async () => {
     mockApi((url) => [200, url.searchParams.get("area") ? [] : ROWS]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
     await screen.findByText("3 customers");
     await userEvent.setup().selectOptions(screen.getByLabelText("Area"), "Germany");
 
@@ -142,7 +142,7 @@ describe("CustomersPage", () => {
 
   it("asks an anonymous visitor to sign in, with a link back to the app", async () => {
     mockApi(() => [401, apiError("not_authenticated", "Authentication credentials were not provided.")]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
 
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toContain("Please sign in");
@@ -158,7 +158,7 @@ describe("CustomersPage", () => {
         ? [503, { type: "server_error", errors: [{ code: "database_unavailable", detail: "x", attr: null }] }]
         : [200, ROWS],
     );
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
 
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toContain("The database is unavailable right now. Please retry in a moment.");
@@ -171,7 +171,7 @@ describe("CustomersPage", () => {
 
   it("says the account lacks permission on 403, without a pointless retry", async () => {
     mockApi(() => [403, apiError("permission_denied", "You do not have permission to perform this action.")]);
-    render(<CustomersPage vocabulary={VOCABULARY} />);
+    renderWithQuery(<CustomersPage vocabulary={VOCABULARY} />);
 
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toContain("does not have permission");

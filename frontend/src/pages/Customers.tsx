@@ -1,8 +1,10 @@
-import { useEffect, useState } from "react";
-import { apiGet, type Customer, type Vocabulary } from "../api";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import type { Area, Customer, Vocabulary } from "../api";
 import { Loading, Problem } from "../components/Problem";
 import { SortableTable, type Column } from "../components/SortableTable";
-import { useApi } from "../useApi";
+import { customersQuery } from "../queries";
+import { useDebounced } from "../useDebounced";
 
 // Every field of the customer contract, in the API's order.
 export const CUSTOMER_COLUMNS: Column<Customer>[] = [
@@ -22,20 +24,12 @@ export const CUSTOMER_COLUMNS: Column<Customer>[] = [
 const SEARCH_DELAY_MS = 250;
 
 export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
-  const [area, setArea] = useState("");
+  const [area, setArea] = useState<Area | "">("");
   const [searchInput, setSearchInput] = useState("");
-  const [search, setSearch] = useState("");
-
   // Wait for a pause in typing before asking the server, rather than one request per key.
-  useEffect(() => {
-    const timer = setTimeout(() => setSearch(searchInput.trim()), SEARCH_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [searchInput]);
-
-  const customers = useApi(
-    (signal) => apiGet<Customer[]>("/api/customers", { area, search }, signal),
-    [area, search],
-  );
+  const search = useDebounced(searchInput.trim(), SEARCH_DELAY_MS);
+  // While new rows load, the old ones stay on screen: no flash of an empty page per filter.
+  const customers = useQuery({ ...customersQuery({ area, search }), placeholderData: keepPreviousData });
   const filtered = area !== "" || search !== "";
 
   return (
@@ -44,7 +38,7 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="customers-area">Area</label>
-          <select id="customers-area" value={area} onChange={(e) => setArea(e.target.value)}>
+          <select id="customers-area" value={area} onChange={(e) => setArea(e.target.value as Area | "")}>
             <option value="">All areas</option>
             {vocabulary?.areas.map((a) => (
               <option key={a} value={a}>
@@ -63,25 +57,24 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
             onChange={(e) => setSearchInput(e.target.value)}
           />
         </div>
-        {/* While new rows load, the old ones stay on screen: no flash of an empty page per filter. */}
-        {customers.loading && customers.data ? (
+        {customers.isFetching && customers.data ? (
           <span className="count" role="status">
             Updating…
           </span>
         ) : (
           customers.data &&
-          !customers.error &&
-          !customers.loading && (
+          !customers.isError &&
+          !customers.isFetching && (
             <output className="count" aria-live="polite" data-testid="customer-count">
               {customers.data.length} {customers.data.length === 1 ? "customer" : "customers"}
             </output>
           )
         )}
       </form>
-      {customers.loading && !customers.data ? (
+      {customers.isPending ? (
         <Loading what="customers" />
-      ) : customers.error ? (
-        <Problem error={customers.error} onRetry={customers.reload} />
+      ) : customers.isError ? (
+        <Problem error={customers.error} onRetry={() => void customers.refetch()} />
       ) : customers.data && customers.data.length === 0 ? (
         <p className="empty">
           {filtered ? "No customers match these filters." : "There are no customers yet."}

@@ -1,8 +1,8 @@
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { Forecast, ForecastRow } from "../api";
-import { mockApi } from "../test-utils";
+import { mockApi, renderWithQuery } from "../test-utils";
 import { ForecastPage } from "./Forecast";
 
 function row(area: string, target: string | null, actuals: string, projected: string): ForecastRow {
@@ -37,7 +37,7 @@ function forecast(fiscal_year: number, as_of: string): Forecast {
 describe("ForecastPage", () => {
   it("charts target, actuals and projection per area and states each gap in words", async () => {
     mockApi(() => [200, forecast(2025, "2024-12-15")]);
-    const { container } = render(<ForecastPage />);
+    const { container } = renderWithQuery(<ForecastPage />);
 
     expect(await screen.findByText("FY2025 (July 2024 – June 2025), as of 2024-12-15.")).toBeTruthy();
     expect(container.querySelectorAll('[data-group="France"] rect[data-series]')).toHaveLength(3);
@@ -64,11 +64,11 @@ describe("ForecastPage", () => {
         url.searchParams.get("as_of") ?? "2024-12-15",
       ),
     ]);
-    render(<ForecastPage />);
-    const year = (await screen.findByLabelText("Fiscal year")) as HTMLInputElement;
+    renderWithQuery(<ForecastPage />);
+    const year = await screen.findByLabelText<HTMLInputElement>("Fiscal year");
     await screen.findByText(/as of 2024-12-15/);
     expect(year.value).toBe("2025");
-    expect((screen.getByLabelText("As of") as HTMLInputElement).value).toBe("2024-12-15");
+    expect(screen.getByLabelText<HTMLInputElement>("As of").value).toBe("2024-12-15");
 
     const user = userEvent.setup();
     await user.clear(year);
@@ -93,7 +93,7 @@ describe("ForecastPage", () => {
         ],
       },
     ]);
-    render(<ForecastPage />);
+    renderWithQuery(<ForecastPage />);
 
     expect((await screen.findByRole("alert")).textContent).toContain("less than or equal to 2100");
   });

@@ -1,9 +1,10 @@
+import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { apiGet, type Forecast, type ForecastRow } from "../api";
+import type { ForecastRow } from "../api";
 import { BarChart, type Series } from "../components/BarChart";
 import { Loading, Problem } from "../components/Problem";
 import { formatMoney } from "../format";
-import { useApi } from "../useApi";
+import { forecastQuery, type Period } from "../queries";
 
 const SERIES: Series[] = [
   { key: "target", label: "Target", color: "#adb5bd" },
@@ -27,23 +28,19 @@ function Gap({ row }: { row: ForecastRow }) {
 export function ForecastPage() {
   // Empty means "the server's default" (the current fiscal year, as of today); the answer
   // fills the inputs in, so the page always shows which period it is looking at.
-  const [period, setPeriod] = useState({ fiscal_year: "", as_of: "" });
-  const [draft, setDraft] = useState({ fiscal_year: "", as_of: "" });
-  const forecast = useApi(
-    async (signal) => {
-      const answer = await apiGet<Forecast>("/api/forecast", period, signal);
-      setDraft({ fiscal_year: String(answer.fiscal_year), as_of: answer.as_of });
-      return answer;
-    },
-    [period.fiscal_year, period.as_of],
-  );
+  const [period, setPeriod] = useState<Period>({ fiscal_year: "", as_of: "" });
+  // What the user has typed since the last answer, over what that answer says.
+  const [edits, setEdits] = useState<Partial<Period>>({});
+  const forecast = useQuery(forecastQuery(period));
+  const data = forecast.data;
+  const answered = data ? { fiscal_year: String(data.fiscal_year), as_of: data.as_of } : period;
+  const draft = { ...answered, ...edits };
 
   function apply(event: FormEvent) {
     event.preventDefault();
-    setPeriod({ ...draft });
+    setPeriod(draft);
+    setEdits({});
   }
-
-  const data = forecast.data;
   return (
     <section aria-labelledby="forecast-heading">
       <h2 id="forecast-heading">Forecast</h2>
@@ -58,7 +55,7 @@ export function ForecastPage() {
             value={draft.fiscal_year}
             // A date from the previous year lies outside the new one (the API refuses it);
             // cleared, the server takes today clamped into the chosen fiscal year.
-            onChange={(e) => setDraft((d) => ({ ...d, fiscal_year: e.target.value, as_of: "" }))}
+            onChange={(e) => setEdits({ ...edits, fiscal_year: e.target.value, as_of: "" })}
           />
         </div>
         <div className="field">
@@ -67,15 +64,15 @@ export function ForecastPage() {
             id="forecast-as-of"
             type="date"
             value={draft.as_of}
-            onChange={(e) => setDraft((d) => ({ ...d, as_of: e.target.value }))}
+            onChange={(e) => setEdits({ ...edits, as_of: e.target.value })}
           />
         </div>
         <button type="submit">Show</button>
       </form>
-      {forecast.loading ? (
+      {forecast.isPending ? (
         <Loading what="the forecast" />
-      ) : forecast.error ? (
-        <Problem error={forecast.error} onRetry={forecast.reload} />
+      ) : forecast.isError ? (
+        <Problem error={forecast.error} onRetry={() => void forecast.refetch()} />
       ) : data ? (
         <>
           <p className="hint">

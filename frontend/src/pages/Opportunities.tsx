@@ -1,10 +1,11 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { apiGet, type Opportunity, type Vocabulary } from "../api";
+import type { Area, Opportunity, Status, Vocabulary } from "../api";
 import { OpportunityForm } from "../components/OpportunityForm";
 import { Loading, Problem } from "../components/Problem";
 import { SortableTable, type Column } from "../components/SortableTable";
 import { formatMoney } from "../format";
-import { useApi } from "../useApi";
+import { opportunitiesQuery } from "../queries";
 
 const COLUMNS: Column<Opportunity>[] = [
   { key: "opportunity_name", label: "Opportunity" },
@@ -24,12 +25,13 @@ const COLUMNS: Column<Opportunity>[] = [
 ];
 
 export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
-  const [area, setArea] = useState("");
-  const [status, setStatus] = useState("");
-  const opportunities = useApi(
-    (signal) => apiGet<Opportunity[]>("/api/opportunities", { area, status }, signal),
-    [area, status],
-  );
+  const [area, setArea] = useState<Area | "">("");
+  const [status, setStatus] = useState<Status | "">("");
+  // While new rows load, the old ones stay on screen: no flash of an empty page per filter.
+  const opportunities = useQuery({
+    ...opportunitiesQuery({ area, status }),
+    placeholderData: keepPreviousData,
+  });
 
   return (
     <section aria-labelledby="opportunities-heading">
@@ -37,7 +39,7 @@ export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="opportunities-area">Area</label>
-          <select id="opportunities-area" value={area} onChange={(e) => setArea(e.target.value)}>
+          <select id="opportunities-area" value={area} onChange={(e) => setArea(e.target.value as Area | "")}>
             <option value="">All areas</option>
             {vocabulary?.areas.map((a) => (
               <option key={a}>{a}</option>
@@ -46,32 +48,35 @@ export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
         </div>
         <div className="field">
           <label htmlFor="opportunities-status">Status</label>
-          <select id="opportunities-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select
+            id="opportunities-status"
+            value={status}
+            onChange={(e) => setStatus(e.target.value as Status | "")}
+          >
             <option value="">All statuses</option>
             {vocabulary?.statuses.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
         </div>
-        {/* While new rows load, the old ones stay on screen: no flash of an empty page per filter. */}
-        {opportunities.loading && opportunities.data ? (
+        {opportunities.isFetching && opportunities.data ? (
           <span className="count" role="status">
             Updating…
           </span>
         ) : (
           opportunities.data &&
-          !opportunities.error &&
-          !opportunities.loading && (
+          !opportunities.isError &&
+          !opportunities.isFetching && (
             <output className="count" aria-live="polite" data-testid="opportunity-count">
               {opportunities.data.length} {opportunities.data.length === 1 ? "opportunity" : "opportunities"}
             </output>
           )
         )}
       </form>
-      {opportunities.loading && !opportunities.data ? (
+      {opportunities.isPending ? (
         <Loading what="opportunities" />
-      ) : opportunities.error ? (
-        <Problem error={opportunities.error} onRetry={opportunities.reload} />
+      ) : opportunities.isError ? (
+        <Problem error={opportunities.error} onRetry={() => void opportunities.refetch()} />
       ) : opportunities.data && opportunities.data.length === 0 ? (
         <p className="empty">
           {area || status ? "No opportunities match these filters." : "There are no opportunities yet."}
@@ -84,7 +89,7 @@ export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
           rowKey={(o) => o.oid}
         />
       )}
-      <OpportunityForm vocabulary={vocabulary} onCreated={opportunities.reload} />
+      <OpportunityForm vocabulary={vocabulary} />
     </section>
   );
 }

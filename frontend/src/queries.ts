@@ -1,0 +1,93 @@
+// Every read the app makes, as TanStack Query options: one key per answer, so pages that ask the
+// same question share one request and one cache entry, and a write invalidates what it changed.
+import { QueryClient, queryOptions } from "@tanstack/react-query";
+import { call, client, present, rows, type Area, type Status } from "./api";
+
+export function makeQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        // A failure is shown with a Retry button; retrying a 401 or 403 by itself would only wait.
+        retry: false,
+        // The customer roster is one large answer: fetch it when asked, not on every tab switch.
+        refetchOnWindowFocus: false,
+      },
+    },
+  });
+}
+
+export const vocabularyQuery = queryOptions({
+  queryKey: ["vocabulary"],
+  queryFn: ({ signal }) => call(client.GET("/api/vocabulary", { signal })),
+  // The vocabulary is part of the deployed code: it cannot change while the page is open.
+  staleTime: Infinity,
+});
+
+export type CustomerFilters = { area: Area | ""; search: string };
+
+export function customersQuery(filters: CustomerFilters) {
+  const query = present(filters);
+  return queryOptions({
+    queryKey: ["customers", "list", query],
+    queryFn: ({ signal }) => call(client.GET("/api/customers", { params: { query }, signal })).then(rows),
+  });
+}
+
+/** The first `limit` customers whose name contains `search`, by name, and whether there are more. */
+export function customerSearchQuery(search: string, limit: number) {
+  return queryOptions({
+    queryKey: ["customers", "search", { search, limit }],
+    queryFn: async ({ signal }) => {
+      const answer = await call(
+        client.GET("/api/customers", {
+          params: { query: { search, limit, ordering: ["customer_name"] } },
+          signal,
+        }),
+      );
+      return Array.isArray(answer)
+        ? { customers: answer, more: false }
+        : { customers: answer.results, more: answer.next !== null };
+    },
+    enabled: search !== "",
+  });
+}
+
+export type OpportunityFilters = { area: Area | ""; status: Status | "" };
+
+export function opportunitiesQuery(filters: OpportunityFilters) {
+  const query = present(filters);
+  return queryOptions({
+    queryKey: ["opportunities", "list", query],
+    queryFn: ({ signal }) =>
+      call(
+        client.GET("/api/opportunities", {
+          params: { query },
+          signal,
+        }),
+      ).then(rows),
+  });
+}
+
+export type Period = { fiscal_year: string; as_of: string };
+
+export function forecastQuery(period: Period) {
+  const query = present(period);
+  return queryOptions({
+    queryKey: ["forecast", query],
+    queryFn: ({ signal }) =>
+      call(
+        client.GET("/api/forecast", {
+          params: {
+            query: {
+              fiscal_year: query.fiscal_year === undefined ? undefined : Number(query.fiscal_year),
+              as_of: query.as_of,
+            },
+          },
+          signal,
+        }),
+      ),
+  });
+}
+
+/** What a new opportunity changes: every opportunity list and the forecast's pipeline. */
+export const AFTER_OPPORTUNITY_WRITE = [["opportunities"], ["forecast"]] as const;
