@@ -52,7 +52,7 @@ export interface paths {
          * A customer's opportunities
          * @description Same filters, ordering and opt-in paging as GET /api/opportunities.
          */
-        get: operations["customers_opportunities_retrieve"];
+        get: operations["customers_opportunities_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -251,7 +251,21 @@ export interface components {
             readonly is_active: boolean;
             readonly is_key_account: boolean;
         };
-        CustomerListResponse: components["schemas"]["Customer"][] | components["schemas"]["PaginatedCustomerList"];
+        CustomerListResponse: components["schemas"]["Customer"][] | {
+            /** @description Rows matching the filters, all pages together. */
+            count: number;
+            /**
+             * Format: uri
+             * @description The next page, or null on the last.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page, or null on the first.
+             */
+            previous: string | null;
+            results: components["schemas"]["Customer"][];
+        };
         CustomersListAccountExecutiveErrorComponent: {
             /**
              * @description * `account_executive` - account_executive
@@ -411,7 +425,7 @@ export interface components {
             type: "validation_error";
             errors: components["schemas"]["CustomersListError"][];
         };
-        CustomersOpportunitiesRetrieveAreaErrorComponent: {
+        CustomersOpportunitiesListAreaErrorComponent: {
             /**
              * @description * `area` - area
              * @enum {string}
@@ -424,7 +438,7 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveCidErrorComponent: {
+        CustomersOpportunitiesListCidErrorComponent: {
             /**
              * @description * `cid` - cid
              * @enum {string}
@@ -439,9 +453,9 @@ export interface components {
             code: "invalid" | "max_value" | "min_value";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveError: components["schemas"]["CustomersOpportunitiesRetrieveCidErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveOffsetErrorComponent"] | components["schemas"]["CustomersOpportunitiesRetrieveLimitErrorComponent"] | components["schemas"]["UnknownParameterError"];
-        CustomersOpportunitiesRetrieveErrorResponse400: components["schemas"]["CustomersOpportunitiesRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
-        CustomersOpportunitiesRetrieveExpectedCloseDateFromErrorComponent: {
+        CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListCidErrorComponent"] | components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
+        CustomersOpportunitiesListErrorResponse400: components["schemas"]["CustomersOpportunitiesListValidationError"] | components["schemas"]["ParseErrorResponse"];
+        CustomersOpportunitiesListExpectedCloseDateFromErrorComponent: {
             /**
              * @description * `expected_close_date_from` - expected_close_date_from
              * @enum {string}
@@ -454,7 +468,7 @@ export interface components {
             code: "invalid";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveExpectedCloseDateToErrorComponent: {
+        CustomersOpportunitiesListExpectedCloseDateToErrorComponent: {
             /**
              * @description * `expected_close_date_to` - expected_close_date_to
              * @enum {string}
@@ -467,7 +481,7 @@ export interface components {
             code: "invalid";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveForecastCategoryErrorComponent: {
+        CustomersOpportunitiesListForecastCategoryErrorComponent: {
             /**
              * @description * `forecast_category` - forecast_category
              * @enum {string}
@@ -480,7 +494,7 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveLimitErrorComponent: {
+        CustomersOpportunitiesListLimitErrorComponent: {
             /**
              * @description * `limit` - limit
              * @enum {string}
@@ -496,7 +510,7 @@ export interface components {
             code: "invalid" | "max_value" | "min_value" | "required";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveOffsetErrorComponent: {
+        CustomersOpportunitiesListOffsetErrorComponent: {
             /**
              * @description * `offset` - offset
              * @enum {string}
@@ -512,7 +526,7 @@ export interface components {
             code: "invalid" | "max_value" | "min_value" | "required";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveOrderingErrorComponent: {
+        CustomersOpportunitiesListOrderingErrorComponent: {
             /**
              * @description * `ordering` - ordering
              * @enum {string}
@@ -525,7 +539,7 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveProductErrorComponent: {
+        CustomersOpportunitiesListProductErrorComponent: {
             /**
              * @description * `product` - product
              * @enum {string}
@@ -538,7 +552,7 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveStatusErrorComponent: {
+        CustomersOpportunitiesListStatusErrorComponent: {
             /**
              * @description * `status` - status
              * @enum {string}
@@ -551,13 +565,13 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
-        CustomersOpportunitiesRetrieveValidationError: {
+        CustomersOpportunitiesListValidationError: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "validation_error";
-            errors: components["schemas"]["CustomersOpportunitiesRetrieveError"][];
+            errors: components["schemas"]["CustomersOpportunitiesListError"][];
         };
         CustomersRetrieveErrorResponse400: components["schemas"]["ParseErrorResponse"];
         DataQualityReport: {
@@ -1651,9 +1665,7 @@ export interface components {
              */
             expected_close_date: string;
         };
-        OpportunityListResponse: components["schemas"]["Opportunity"][] | components["schemas"]["PaginatedOpportunityList"];
-        /** @description Schema only: the body when ``limit`` or ``offset`` is given. */
-        PaginatedCustomerList: {
+        OpportunityListResponse: components["schemas"]["Opportunity"][] | {
             /** @description Rows matching the filters, all pages together. */
             count: number;
             /**
@@ -1666,45 +1678,7 @@ export interface components {
              * @description The previous page, or null on the first.
              */
             previous: string | null;
-            results: components["schemas"]["Customer"][];
-        };
-        PaginatedOpportunityList: {
-            count: number;
-            /** Format: uri */
-            next: string | null;
-            /** Format: uri */
-            previous: string | null;
             results: components["schemas"]["Opportunity"][];
-        };
-        PaginatedRevenueActualList: components["schemas"]["RevenueActual"][] | {
-            /** @example 123 */
-            count: number;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=400&limit=100
-             */
-            next?: string | null;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=200&limit=100
-             */
-            previous?: string | null;
-            results: components["schemas"]["RevenueActual"][];
-        };
-        PaginatedRevenueTargetList: components["schemas"]["RevenueTarget"][] | {
-            /** @example 123 */
-            count: number;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=400&limit=100
-             */
-            next?: string | null;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=200&limit=100
-             */
-            previous?: string | null;
-            results: components["schemas"]["RevenueTarget"][];
         };
         ParseError: {
             code: components["schemas"]["ParseErrorCodeEnum"];
@@ -1771,6 +1745,21 @@ export interface components {
             readonly month: string;
             /** Format: decimal */
             readonly revenue: string;
+        };
+        RevenueActualListResponse: components["schemas"]["RevenueActual"][] | {
+            /** @description Rows matching the filters, all pages together. */
+            count: number;
+            /**
+             * Format: uri
+             * @description The next page, or null on the last.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page, or null on the first.
+             */
+            previous: string | null;
+            results: components["schemas"]["RevenueActual"][];
         };
         RevenueActualsListAreaErrorComponent: {
             /**
@@ -1874,6 +1863,21 @@ export interface components {
             readonly fiscal_year: number;
             /** Format: decimal */
             readonly target: string;
+        };
+        RevenueTargetListResponse: components["schemas"]["RevenueTarget"][] | {
+            /** @description Rows matching the filters, all pages together. */
+            count: number;
+            /**
+             * Format: uri
+             * @description The next page, or null on the last.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page, or null on the first.
+             */
+            previous: string | null;
+            results: components["schemas"]["RevenueTarget"][];
         };
         RevenueTargetsListAreaErrorComponent: {
             /**
@@ -2269,7 +2273,7 @@ export interface operations {
             };
         };
     };
-    customers_opportunities_retrieve: {
+    customers_opportunities_list: {
         parameters: {
             query?: {
                 /**
@@ -2295,7 +2299,7 @@ export interface operations {
                  *     * `Omitted` - Omitted
                  */
                 forecast_category?: "Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null;
-                /** @description Page size, 1 to 1000. Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
+                /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
                 /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
                 offset?: number;
@@ -2369,7 +2373,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomersOpportunitiesRetrieveErrorResponse400"];
+                    "application/json": components["schemas"]["CustomersOpportunitiesListErrorResponse400"];
                 };
             };
             401: {
@@ -2681,7 +2685,7 @@ export interface operations {
                  *     * `Omitted` - Omitted
                  */
                 forecast_category?: "Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null;
-                /** @description Page size, 1 to 1000. Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
+                /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
                 /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
                 offset?: number;
@@ -3412,13 +3416,13 @@ export interface operations {
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 fiscal_year?: number;
-                /** @description Number of results to return per page. */
+                /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
                 /** @description First month, inclusive. */
                 month_from?: string;
                 /** @description Last month, inclusive. */
                 month_to?: string;
-                /** @description The initial index from which to return the results. */
+                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
                 offset?: number;
             };
             header?: never;
@@ -3432,7 +3436,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedRevenueActualList"];
+                    "application/json": components["schemas"]["RevenueActualListResponse"];
                 };
             };
             400: {
@@ -3529,9 +3533,9 @@ export interface operations {
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 fiscal_year?: number;
-                /** @description Number of results to return per page. */
+                /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
-                /** @description The initial index from which to return the results. */
+                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
                 offset?: number;
             };
             header?: never;
@@ -3545,7 +3549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedRevenueTargetList"];
+                    "application/json": components["schemas"]["RevenueTargetListResponse"];
                 };
             };
             400: {
@@ -3769,27 +3773,27 @@ export const customersListSearchErrorComponentCodeValues: ReadonlyArray<Flattene
 export const customersListTechnicalSpecialistErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListTechnicalSpecialistErrorComponent"]["attr"]> = ["technical_specialist"];
 export const customersListTechnicalSpecialistErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListTechnicalSpecialistErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListValidationError"]["type"]> = ["validation_error"];
-export const customersOpportunitiesRetrieveAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveAreaErrorComponent"]["attr"]> = ["area"];
-export const customersOpportunitiesRetrieveAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveAreaErrorComponent"]["code"]> = ["invalid_choice"];
-export const customersOpportunitiesRetrieveCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveCidErrorComponent"]["attr"]> = ["cid"];
-export const customersOpportunitiesRetrieveCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveCidErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
-export const customersOpportunitiesRetrieveExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
-export const customersOpportunitiesRetrieveExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
-export const customersOpportunitiesRetrieveExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
-export const customersOpportunitiesRetrieveExpectedCloseDateToErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveExpectedCloseDateToErrorComponent"]["code"]> = ["invalid"];
-export const customersOpportunitiesRetrieveForecastCategoryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveForecastCategoryErrorComponent"]["attr"]> = ["forecast_category"];
-export const customersOpportunitiesRetrieveForecastCategoryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveForecastCategoryErrorComponent"]["code"]> = ["invalid_choice"];
-export const customersOpportunitiesRetrieveLimitErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveLimitErrorComponent"]["attr"]> = ["limit"];
-export const customersOpportunitiesRetrieveLimitErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveLimitErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
-export const customersOpportunitiesRetrieveOffsetErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveOffsetErrorComponent"]["attr"]> = ["offset"];
-export const customersOpportunitiesRetrieveOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
-export const customersOpportunitiesRetrieveOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveOrderingErrorComponent"]["attr"]> = ["ordering"];
-export const customersOpportunitiesRetrieveOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveOrderingErrorComponent"]["code"]> = ["invalid_choice"];
-export const customersOpportunitiesRetrieveProductErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveProductErrorComponent"]["attr"]> = ["product"];
-export const customersOpportunitiesRetrieveProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveProductErrorComponent"]["code"]> = ["invalid_choice"];
-export const customersOpportunitiesRetrieveStatusErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveStatusErrorComponent"]["attr"]> = ["status"];
-export const customersOpportunitiesRetrieveStatusErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveStatusErrorComponent"]["code"]> = ["invalid_choice"];
-export const customersOpportunitiesRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesRetrieveValidationError"]["type"]> = ["validation_error"];
+export const customersOpportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["attr"]> = ["area"];
+export const customersOpportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCidErrorComponent"]["attr"]> = ["cid"];
+export const customersOpportunitiesListCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCidErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
+export const customersOpportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
+export const customersOpportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
+export const customersOpportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
+export const customersOpportunitiesListExpectedCloseDateToErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["code"]> = ["invalid"];
+export const customersOpportunitiesListForecastCategoryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"]["attr"]> = ["forecast_category"];
+export const customersOpportunitiesListForecastCategoryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListLimitErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListLimitErrorComponent"]["attr"]> = ["limit"];
+export const customersOpportunitiesListLimitErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListLimitErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
+export const customersOpportunitiesListOffsetErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"]["attr"]> = ["offset"];
+export const customersOpportunitiesListOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
+export const customersOpportunitiesListOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"]["attr"]> = ["ordering"];
+export const customersOpportunitiesListOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListProductErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["attr"]> = ["product"];
+export const customersOpportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListStatusErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListStatusErrorComponent"]["attr"]> = ["status"];
+export const customersOpportunitiesListStatusErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListStatusErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListValidationError"]["type"]> = ["validation_error"];
 export const dataQualityRetrieveAsOfErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveAsOfErrorComponent"]["attr"]> = ["as_of"];
 export const dataQualityRetrieveAsOfErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveAsOfErrorComponent"]["code"]> = ["datetime", "invalid", "null"];
 export const dataQualityRetrieveFiscalYearErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveFiscalYearErrorComponent"]["attr"]> = ["fiscal_year"];
