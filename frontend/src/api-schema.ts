@@ -101,6 +101,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import the workbook
+         * @description Multipart upload of an .xlsx workbook (sheets named like the tables) or one .csv file named like its table. Every row goes through the API's rules; the answer is the report: per table the rows created, updated, unchanged and in error, every changed row, every error per cell. `dry_run` writes nothing; a real run writes nothing when any row is in error unless `partial`. A file that cannot be read is a 400 naming it (`attr` `file`); a file over IMPORT_MAX_FILE_SIZE a 413. Needs `crm.import_data`. See docs/import.md.
+         */
+        post: operations["imports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/opportunities": {
         parameters: {
             query?: never;
@@ -222,11 +242,18 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description * `created` - created
+         *     * `updated` - updated
+         *     * `error` - error
+         * @enum {string}
+         */
+        ActionEnum: "created" | "updated" | "error";
+        /**
          * @description * `France` - France
          *     * `Germany` - Germany
          *     * `Switzerland` - Switzerland
          *     * `Netherlands` - Netherlands
-         *     * `UK` - Uk
+         *     * `UK` - UK
          * @enum {string}
          */
         AreaEnum: "France" | "Germany" | "Switzerland" | "Netherlands" | "UK";
@@ -694,6 +721,16 @@ export interface components {
             detail: string;
             attr: string | null;
         };
+        Error413: {
+            code: components["schemas"]["Error413CodeEnum"];
+            detail: string;
+            attr: string | null;
+        };
+        /**
+         * @description * `request_too_large` - Request Too Large
+         * @enum {string}
+         */
+        Error413CodeEnum: "request_too_large";
         Error415: {
             code: components["schemas"]["ErrorCode415Enum"];
             detail: string;
@@ -807,6 +844,10 @@ export interface components {
         ErrorResponse412: {
             type: components["schemas"]["ClientErrorEnum"];
             errors: components["schemas"]["Error412"][];
+        };
+        ErrorResponse413: {
+            type: components["schemas"]["ClientErrorEnum"];
+            errors: components["schemas"]["Error413"][];
         };
         ErrorResponse415: {
             type: components["schemas"]["ClientErrorEnum"];
@@ -965,6 +1006,84 @@ export interface components {
              */
             open_pipeline_mrr: string;
         };
+        ImportCounts: {
+            customer: components["schemas"]["ImportTableCounts"];
+            crm_opportunities: components["schemas"]["ImportTableCounts"];
+            revenue_actuals: components["schemas"]["ImportTableCounts"];
+            revenue_targets: components["schemas"]["ImportTableCounts"];
+        };
+        ImportError: {
+            sheet: string;
+            row: number;
+            /** @description The column's name; empty for a problem of the whole row. */
+            column: string;
+            code: string;
+            detail: string;
+        };
+        ImportReport: {
+            /** @description The import's id (recorded, and named by the change history). */
+            id: number;
+            dry_run: boolean;
+            partial: boolean;
+            /** @description Whether any change was written. */
+            applied: boolean;
+            status: components["schemas"]["ImportReportStatusEnum"];
+            files: string[];
+            ignored_sheets: string[];
+            counts: components["schemas"]["ImportCounts"];
+            /** @description Every row created, updated or in error (unchanged rows are counted). */
+            rows: components["schemas"]["ImportRow"][];
+            errors: components["schemas"]["ImportError"][];
+        };
+        /**
+         * @description * `ok` - ok
+         *     * `error` - error
+         * @enum {string}
+         */
+        ImportReportStatusEnum: "ok" | "error";
+        ImportRow: {
+            /** @description The sheet's title, or the CSV file's name. */
+            sheet: string;
+            /** @description The row number as Excel shows it (the header is row 1). */
+            row: number;
+            action: components["schemas"]["ActionEnum"];
+            /** @description The columns the row was matched by. */
+            key?: {
+                [key: string]: unknown;
+            };
+            /** @description updated: {column: {from, to}}. */
+            changes?: {
+                [key: string]: unknown;
+            };
+            /** @description created: the values. */
+            values?: {
+                [key: string]: unknown;
+            };
+        };
+        ImportTableCounts: {
+            created: number;
+            updated: number;
+            unchanged: number;
+            error: number;
+        };
+        ImportUploadRequest: {
+            /**
+             * Format: binary
+             * @description An .xlsx workbook (one sheet per table) or a .csv file named like its table.
+             */
+            file: string;
+            /**
+             * @description Check and report; write nothing.
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * @description Write the valid rows even when others are in error (default: all or nothing).
+             * @default false
+             */
+            partial: boolean;
+        };
+        ImportsCreateErrorResponse400: components["schemas"]["ParseErrorResponse"];
         /**
          * @description * `error` - error
          *     * `warning` - warning
@@ -2027,7 +2146,7 @@ export interface operations {
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
-                 *     * `UK` - Uk
+                 *     * `UK` - UK
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 /** @description Exact contract type. */
@@ -2283,7 +2402,7 @@ export interface operations {
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
-                 *     * `UK` - Uk
+                 *     * `UK` - UK
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 cid?: number;
@@ -2659,6 +2778,118 @@ export interface operations {
             };
         };
     };
+    imports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImportUploadRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportsCreateErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            /** @description The file is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse413"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
     opportunities_list: {
         parameters: {
             query?: {
@@ -2669,7 +2900,7 @@ export interface operations {
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
-                 *     * `UK` - Uk
+                 *     * `UK` - UK
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 cid?: number;
@@ -3412,7 +3643,7 @@ export interface operations {
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
-                 *     * `UK` - Uk
+                 *     * `UK` - UK
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 fiscal_year?: number;
@@ -3529,7 +3760,7 @@ export interface operations {
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
-                 *     * `UK` - Uk
+                 *     * `UK` - UK
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
                 fiscal_year?: number;
@@ -3748,6 +3979,7 @@ export const pathsApiOpportunitiesGetParametersQueryProductValues: ReadonlyArray
 export const pathsApiOpportunitiesGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["status"]> = ["Closed Lost", "Closed Won", "Negotiation", "Proposal", "Prospecting", "Qualification"];
 export const pathsApiRevenueActualsGetParametersQueryAreaValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/revenue/actuals"]["get"]["parameters"]["query"]["area"]> = ["France", "Germany", "Netherlands", "Switzerland", "UK"];
 export const pathsApiRevenueTargetsGetParametersQueryAreaValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/revenue/targets"]["get"]["parameters"]["query"]["area"]> = ["France", "Germany", "Netherlands", "Switzerland", "UK"];
+export const actionEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ActionEnum"]> = ["created", "updated", "error"];
 export const areaEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AreaEnum"]> = ["France", "Germany", "Switzerland", "Netherlands", "UK"];
 export const clientErrorEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ClientErrorEnum"]> = ["client_error"];
 export const customersListAccountExecutiveErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAccountExecutiveErrorComponent"]["attr"]> = ["account_executive"];
@@ -3802,6 +4034,7 @@ export const dataQualityRetrieveNonFieldErrorsErrorComponentAttrValues: Readonly
 export const dataQualityRetrieveNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
 export const dataQualityRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveValidationError"]["type"]> = ["validation_error"];
 export const entityEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EntityEnum"]> = ["customer", "opportunity", "revenue"];
+export const error413CodeEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Error413CodeEnum"]> = ["request_too_large"];
 export const errorCode401EnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode401Enum"]> = ["authentication_failed", "not_authenticated"];
 export const errorCode403EnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode403Enum"]> = ["permission_denied"];
 export const errorCode404EnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode404Enum"]> = ["not_found"];
@@ -3822,6 +4055,7 @@ export const forecastRetrieveFiscalYearErrorComponentCodeValues: ReadonlyArray<F
 export const forecastRetrieveNonFieldErrorsErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"]["attr"]> = ["non_field_errors"];
 export const forecastRetrieveNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
 export const forecastRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveValidationError"]["type"]> = ["validation_error"];
+export const importReportStatusEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportReportStatusEnum"]> = ["ok", "error"];
 export const levelEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LevelEnum"]> = ["error", "warning"];
 export const opportunitiesCreateCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesCreateCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateCidErrorComponent"]["code"]> = ["does_not_exist", "invalid", "max_string_length", "null", "required"];
