@@ -80,3 +80,27 @@ class RequestBodyLimitMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+# --- Write context -------------------------------------------------------------------------
+class WriteContextMiddleware:
+    """Every write a request makes is recorded with its door, its request id and its user.
+
+    The door is ``admin`` under /admin/ and ``api`` elsewhere; the user is read when the
+    entry is written (DRF authenticates tokens inside the view). See crm/services/history.py.
+    """
+
+    def __init__(self, get_response):
+        # Imported here, not at the top: logging loads this module before the models exist.
+        from crm.models import Change
+        from crm.services.write_context import write_context
+
+        self.get_response = get_response
+        self.write_context = write_context
+        self.admin, self.api = Change.Source.ADMIN, Change.Source.API
+
+    def __call__(self, request):
+        source = self.admin if request.path.startswith("/admin/") else self.api
+        request_id = getattr(request, "request_id", None)
+        with self.write_context(source=source, request_id=request_id, request=request):
+            return self.get_response(request)

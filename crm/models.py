@@ -219,5 +219,91 @@ class IdempotencyKey(models.Model):
         return f"{self.user_id}:{self.key_digest[:12]} ({self.state})"
 
 
+# --- Change history (project-owned, managed) ----------------------------------------------
+
+
+class Change(models.Model):
+    """One recorded write: an opportunity created, updated or deleted, or an admin change of a
+    customer or revenue row. Written by crm.services.history.change_record in the same
+    transaction as the write itself, so a rolled-back write leaves no entry.
+
+    ``id`` orders the entries of one row (its writes are serialised by the row lock);
+    ``position`` orders the change feed by commit and is given after commit by
+    change_sequence (docs/architecture.md, "The change feed"): it is NULL until then.
+    """
+
+    class Entity(models.TextChoices):
+        OPPORTUNITY = "opportunity"
+        CUSTOMER = "customer"
+        REVENUE_ACTUAL = "revenue_actual"
+        REVENUE_TARGET = "revenue_target"
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        DELETED = "deleted"
+
+    class Source(models.TextChoices):
+        API = "api"
+        ADMIN = "admin"
+        SHELL = "shell"
+        IMPORT = "import"
+        COMMAND = "command"
+
+    id = models.BigAutoField(primary_key=True)
+    position = models.BigIntegerField(null=True, blank=True, unique=True)
+    entity = models.CharField(max_length=16, choices=Entity.choices)
+    # The row's primary key as text: an oid, or a cid / id in decimal. "key" is reserved in MySQL.
+    key = models.CharField(max_length=32, db_column="entity_key")
+    # The opportunity's customer and area at the time (the customer's own for a customer, the
+    # row's area for revenue), so the feed can be filtered without joining rows that may be gone.
+    cid = models.IntegerField(null=True, blank=True)
+    area = models.CharField(max_length=32, null=True, blank=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    # {"field": [old, new]} for each changed field; values as the API writes them (text for
+    # amounts and dates). Ordered for reading by crm.services.history.recorded_fields.
+    changes = models.JSONField()
+    # The username, or null for a system job.
+    actor = models.CharField(max_length=150, null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    request_id = models.CharField(max_length=64, null=True, blank=True)
+    # Set by the workbook import (source "import") to the import's own id.
+    import_id = models.CharField(max_length=64, null=True, blank=True)
+    # Database time of the write, microseconds on MySQL (set to Now() by the INSERT).
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_changes"
+        # Nobody adds, edits or deletes entries by hand: only crm.view_change exists.
+        default_permissions = ("view",)
+        indexes = [
+            # One row's history, oldest first: GET /api/opportunities/{oid}/history.
+            models.Index(fields=["entity", "key", "id"], name="crm_changes_row"),
+            # The change feed's filters, each one index range in position order.
+            models.Index(fields=["entity", "position"], name="crm_changes_entity_pos"),
+            models.Index(fields=["area", "position"], name="crm_changes_area_pos"),
+            models.Index(fields=["actor", "position"], name="crm_changes_actor_pos"),
+            # since= and purge_history --older-than.
+            models.Index(fields=["at"], name="crm_changes_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.key} {self.action}"
+
+
+class ChangeSequence(models.Model):
+    """One row: the last position given to a change. Its row lock serialises change_sequence."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    last_position = models.BigIntegerField()
+
+    class Meta:
+        db_table = "crm_change_sequence"
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"last position {self.last_position}"
+
+
 # The workbook import's record lives with the import code; imported here so Django sees it.
 from .imports.models import ImportRun  # noqa: E402, F401

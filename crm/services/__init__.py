@@ -3,7 +3,7 @@
 Conventions: ``<entity>_<action>``, keyword-only arguments, ``@transaction.atomic``.
 
 The functions live in the modules of this package (access, customers, opportunities, revenue,
-idempotency, write_context);
+idempotency, write_context, history);
 every public name is re-exported here, so callers import from ``crm.services``.
 """
 
@@ -24,6 +24,13 @@ from .customers import (
     customer_create,
     customer_update,
     customer_validate,
+)
+from .history import (
+    change_purge,
+    change_record,
+    change_sequence,
+    recorded_fields,
+    row_values,
 )
 from .idempotency import (
     IDEMPOTENCY_CLAIM_TIMEOUT,
@@ -85,6 +92,9 @@ __all__ = [
     "UpsertAction",
     "WriteContext",
     "api_user_ensure",
+    "change_purge",
+    "change_record",
+    "change_sequence",
     "crm_groups_ensure",
     "customer_create",
     "customer_update",
@@ -104,10 +114,12 @@ __all__ = [
     "opportunity_update_validate",
     "opportunity_validate",
     "opportunity_version",
+    "recorded_fields",
     "revenue_actual_upsert",
     "revenue_actual_validate",
     "revenue_target_upsert",
     "revenue_target_validate",
+    "row_values",
     "vocabulary_message",
     "write_context",
     "write_context_current",

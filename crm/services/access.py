@@ -13,6 +13,7 @@ READER_PERMISSIONS = (
     "view_opportunity",
     "view_revenueactual",
     "view_revenuetarget",
+    "view_change",
 )
 EDITOR_PERMISSIONS = (
     *READER_PERMISSIONS,

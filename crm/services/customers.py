@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from ..choices import Area
 from ..models import Customer
+from .history import change_record, row_values
 from .opportunities import vocabulary_message
 
 # Every column of the table, in the order of docs/schema.sql; all but the key can change.
@@ -154,6 +155,7 @@ def customer_create(**fields: Any) -> Customer:
         customer.save(force_insert=True)
     except IntegrityError as exc:
         raise _customer_exists_error(values["cid"]) from exc
+    change_record(instance=customer, before=None)
     return customer
 
 
@@ -171,8 +173,10 @@ def customer_update(*, customer: Customer, **changes: Any) -> Customer:
     record = {name: getattr(current, name) for name in CUSTOMER_FIELDS} | changes
     values = customer_validate(**record)
     changed = [name for name in CUSTOMER_WRITABLE_FIELDS if getattr(current, name) != values[name]]
+    before = row_values(current)
     for name in changed:
         setattr(current, name, values[name])
     if changed:
         current.save(update_fields=sorted(changed))
+        change_record(instance=current, before=before)
     return current

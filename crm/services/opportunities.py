@@ -26,6 +26,7 @@ from ..choices import (
 from ..ids import int_id
 from ..messages import vocabulary_message
 from ..models import Customer, Opportunity
+from .history import change_record, row_values
 
 # --- Opportunities -----------------------------------------------------------------------
 #
@@ -247,7 +248,9 @@ def opportunity_create(
         if not _is_foreign_key_violation(exc):
             raise
         raise _customer_missing_error(cid) from exc
-    return _opportunity_read(oid)
+    created = _opportunity_read(oid)
+    change_record(instance=created, before=None)
+    return created
 
 
 def opportunity_version(opportunity: Opportunity) -> str:
@@ -316,6 +319,10 @@ def opportunity_update(
 
     cid = values.pop("cid")
     changed = [field for field, value in values.items() if getattr(current, field) != value]
+    if not changed and cid == current.customer_id:
+        # Nothing to write: no UPDATE, so updated_at (and the ETag) stay, and no history entry.
+        return _opportunity_read(current.oid)
+    before = row_values(current)
     for field in changed:
         setattr(current, field, values[field])
     if cid != current.customer_id:
@@ -329,9 +336,18 @@ def opportunity_update(
         if not _is_foreign_key_violation(exc):
             raise
         raise _customer_missing_error(cid) from exc
-    return _opportunity_read(current.oid)
+    updated = _opportunity_read(current.oid)
+    change_record(instance=updated, before=before)
+    return updated
 
 
 @transaction.atomic
 def opportunity_delete(*, opportunity: Opportunity) -> None:
-    Opportunity.objects.filter(oid=opportunity.oid).delete()
+    # Read under the lock: the history records the values deleted, not the caller's copy.
+    current = (
+        Opportunity.objects.select_for_update().select_related("customer").filter(oid=opportunity.oid).first()
+    )
+    if current is None:
+        return
+    Opportunity.objects.filter(oid=current.oid).delete()
+    change_record(instance=current, before=row_values(current), deleted=True)

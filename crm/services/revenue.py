@@ -14,6 +14,7 @@ from django.db import models, transaction
 from ..choices import Area
 from ..forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from ..models import RevenueActual, RevenueTarget
+from .history import change_record, row_values
 from .opportunities import vocabulary_message
 
 UpsertAction = Literal["created", "updated", "unchanged"]
@@ -97,11 +98,14 @@ def _upsert(model, key: dict, column: str, value: Decimal) -> tuple[models.Model
     if current is None:
         row = model(**key, **{column: value})
         row.save(force_insert=True)
+        change_record(instance=row, before=None)
         return row, "created"
     if getattr(current, column) == value:
         return current, "unchanged"
+    before = row_values(current)
     setattr(current, column, value)
     current.save(update_fields=[column])
+    change_record(instance=current, before=before)
     return current, "updated"
 
 

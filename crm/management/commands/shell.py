@@ -55,5 +55,13 @@ def project_functions(module_names=FUNCTION_MODULES) -> list[str]:
 
 
 class Command(shell.Command):
+    def handle(self, **options):
+        # Writes made in the shell are recorded as such (crm/services/history.py).
+        from crm.models import Change
+        from crm.services import write_context
+
+        with write_context(source=Change.Source.SHELL):
+            return super().handle(**options)
+
     def get_auto_imports(self):
         return [*super().get_auto_imports(), *EXTRA_IMPORTS, *project_functions()]

@@ -13,10 +13,12 @@ def _group_perms():
 
 
 def test_groups_get_view_rights_and_editors_get_opportunity_writes():
-    """Readers may view the four tables; editors may also write opportunities and import the workbook."""
+    """Readers may view the four tables and the change history; editors may also write opportunities and
+    import the workbook."""
     call_command("crm_access")
     perms = _group_perms()
     assert perms["CRM readers"] == [
+        "view_change",
         "view_customer",
         "view_opportunity",
         "view_revenueactual",

@@ -81,11 +81,11 @@ def test_create_stores_the_row_and_reads_back_database_timestamps(customer):
     assert opportunity.customer.customer_name == "Société Générale"
 
 
-def test_create_takes_three_queries(customer):
-    """Customer check, INSERT, read-back with the customer: three statements whatever the data."""
+def test_create_takes_four_queries(customer):
+    """Customer check, INSERT, read-back with the customer, history INSERT: four, whatever the data."""
     with CaptureQueriesContext(connection) as captured:
         opportunity_create(**_valid(customer))
-    assert _statements(captured.captured_queries) == ["SELECT", "INSERT", "SELECT"]
+    assert _statements(captured.captured_queries) == ["SELECT", "INSERT", "SELECT", "INSERT"]
 
 
 @pytest.mark.parametrize(

@@ -106,8 +106,8 @@ def test_editor_creates_an_opportunity_with_201_location_and_etag(editor, custom
 
 
 def test_create_takes_a_fixed_number_of_queries(editor, customer, django_assert_num_queries):
-    """Token, permissions (2), customer check, INSERT, read-back; plus the test transaction's savepoints."""
-    with django_assert_num_queries(8):
+    """Token, permissions (2), customer check, INSERT, read-back, history INSERT; plus savepoints."""
+    with django_assert_num_queries(9):
         response = editor.post(LIST_URL, _body(customer), format="json")
     assert response.status_code == HTTPStatus.CREATED
 
@@ -642,8 +642,8 @@ def test_a_user_without_view_permission_gets_403_on_reads(proposal):
 
 
 def test_a_patch_takes_a_fixed_number_of_queries(editor, proposal, django_assert_num_queries):
-    """Auth (3), lookup, row lock, UPDATE, read-back; plus the test transaction's savepoints."""
-    with django_assert_num_queries(9):
+    """Auth (3), lookup, row lock, UPDATE, read-back, history INSERT; plus savepoints."""
+    with django_assert_num_queries(10):
         response = editor.patch(_detail(proposal.oid), {"probability": 41}, format="json")
     assert response.status_code == HTTPStatus.OK
 
