@@ -32,7 +32,7 @@ help:
 	@echo "make frontend - build the web app into frontend/dist (Node.js 20.19+); 'make run' does it when it can"
 	@echo "make test-frontend - Vitest component tests and the Playwright end-to-end run (part of 'make test')"
 	@echo "make mysql-db - create the local MySQL user and database (as root)"
-	@echo "make bench  - benchmark the customer list and opportunity creates against raw SQL (SQLite; MySQL too when MYSQL_HOST is set)"
+	@echo "make bench  - benchmark the API against raw SQL at volume (BENCH_ARGS=\"--opportunities 1000000\"; SQLite, MySQL too when MYSQL_HOST is set)"
 
 # mysqlclient compiles against the client library it finds through pkg-config (mysqlclient, mariadb or libmariadb).
 prereqs:
@@ -113,9 +113,9 @@ test-mysql: install
 mysql-db:
 	bash .ci/mysql-setup.sh
 
-# Throwaway databases only (a temporary SQLite file; MySQL database test_intrasoft_bench).
+# Throwaway databases only (var/bench/ for SQLite; on MySQL the test database name + "_bench"), data made in SQL.
 bench: install
-	$(PY) manage.py benchmark_api $(BENCH_ARGS)
+	$(PY) .ci/bench.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -95,7 +95,7 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def create_database(env: dict[str, str]) -> None:
+def create_database(env: dict[str, str], *, demo_data: bool = True) -> None:
     """A fresh database: Django's tables, the cache table, the four CRM tables, the demo data."""
     if env.get("MYSQL_DB"):
         name = env["MYSQL_DB"]
@@ -104,7 +104,8 @@ def create_database(env: dict[str, str]) -> None:
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     manage(env, "createcachetable")
     manage(env, "create_crm_tables")
-    manage(env, "load_demo_data")
+    if demo_data:
+        manage(env, "load_demo_data")
 
 
 def drop_database(env: dict[str, str]) -> None:

@@ -1,0 +1,650 @@
+"""The benchmark's sections, run inside Django by ``.ci/bench.py`` (its child process).
+
+Each section times requests to the service against a floor measured in the same run: the
+raw SQL for the same rows or numbers (plus the encoding, where the service encodes), or a
+bare DRF view doing the same single query or insert with token authentication. Figures are
+the fastest of ``repeat`` timed runs after one warm-up (the least disturbed by other load).
+
+Adding a section: a function ``(bench: Bench) -> None`` that calls ``bench.add(...)``, listed
+in SECTIONS. A figure that cannot be measured on this code (an endpoint or parameter not
+there yet) is printed as "not available" with the reason, never left out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import http.client
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import include, path
+from rest_framework import serializers
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.models import Customer, Opportunity
+from crm.services import EDITORS_GROUP, READERS_GROUP, api_user_ensure, opportunity_create, opportunity_update
+
+FISCAL_YEAR, AS_OF = 2025, "2024-12-15"
+FY_START, FY_END = "2024-07-01", "2025-06-30"
+PAGE = 50
+CHUNK = 250
+OPPORTUNITY_COLUMNS = [f.column for f in Opportunity._meta.concrete_fields]
+CUSTOMER_COLUMNS = [f.column for f in Customer._meta.concrete_fields]
+# The columns an opportunity answer carries: its own, then its customer's name and area.
+SELECT = ", ".join([f"o.{c}" for c in OPPORTUNITY_COLUMNS] + ["c.customer_name", "c.area"])
+
+
+@dataclass
+class Result:
+    section: str
+    label: str
+    seconds: float | None
+    floor_seconds: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.seconds / self.floor_seconds if self.seconds and self.floor_seconds else None
+
+
+@dataclass
+class Bench:
+    backend: str
+    customers: int
+    opportunities: int
+    port: int
+    repeat: int
+    creates: int
+    results: list[Result] = field(default_factory=list)
+    section: str = ""
+
+    def __post_init__(self):
+        _, self.reader_token = api_user_ensure(username="bench-reader", group=READERS_GROUP)
+        _, self.editor_token = api_user_ensure(username="bench-editor", group=EDITORS_GROUP)
+        self.reader = Client(HTTP_AUTHORIZATION=f"Token {self.reader_token}")
+        self.editor = Client(HTTP_AUTHORIZATION=f"Token {self.editor_token}")
+
+    @property
+    def mysql(self) -> bool:
+        return connection.vendor == "mysql"
+
+    def best_of(self, fn: Callable[[], object], *, before: Callable[[], object] | None = None) -> float:
+        """Fastest of ``repeat`` runs after a warm-up; ``before`` runs untimed before each."""
+        if before:
+            before()
+        fn()
+        times = []
+        for _ in range(self.repeat):
+            if before:
+                before()
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    def add(self, label: str, seconds: float | None, floor: float | None = None, note: str = "") -> None:
+        self.results.append(Result(self.section, label, seconds, floor, note))
+
+    def unavailable(self, label: str, why: str) -> None:
+        self.add(label, None, note=f"not available: {why}")
+
+    def sql(self, query: str, params=()) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+
+    def get(self, client: Client, url: str, expect: int = 200):
+        response = client.get(url)
+        if response.status_code != expect:
+            raise RuntimeError(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
+        return response
+
+    def http_get(self, url: str) -> tuple[int, int]:
+        """Status and body size of GET url from gunicorn, read to the end."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        try:
+            conn.request("GET", url, headers={"Authorization": f"Token {self.reader_token}"})
+            response = conn.getresponse()
+            size = 0
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+            return response.status, size
+        finally:
+            conn.close()
+
+
+def _rows_as_json(cursor) -> bytes:
+    # Decimals as strings, as the API writes them.
+    columns = [col[0] for col in cursor.description]
+    return orjson.dumps([dict(zip(columns, row, strict=True)) for row in cursor.fetchall()], default=str)
+
+
+def _floor_query(query: str, params=()) -> Callable[[], bytes]:
+    def run() -> bytes:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return _rows_as_json(cursor)
+
+    return run
+
+
+# --- Customers ------------------------------------------------------------------------------
+class PlainCustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = "__all__"
+
+
+def customers_section(bench: Bench) -> None:
+    """GET /api/customers against a raw fetch + orjson, over HTTP too, and a plain ModelSerializer."""
+    select = f"SELECT {', '.join(CUSTOMER_COLUMNS)} FROM customer ORDER BY cid"
+    floor = bench.best_of(_floor_query(select))
+    n = bench.customers
+    bench.add("floor: raw SQL + dicts + orjson", floor, note=f"{n} rows")
+    bench.add(
+        "GET /api/customers, Django test client",
+        bench.best_of(lambda: bench.get(bench.reader, "/api/customers").content),
+        floor,
+    )
+    bench.add(
+        "GET /api/customers, HTTP (gunicorn, loopback)",
+        bench.best_of(lambda: bench.http_get("/api/customers")),
+        floor,
+    )
+    bench.add(
+        "reference: plain DRF ModelSerializer",
+        bench.best_of(
+            lambda: JSONRenderer().render(PlainCustomerSerializer(Customer.objects.all(), many=True).data)
+        ),
+        floor,
+    )
+    gc.collect()
+    tracemalloc.start()
+    size = len(bench.get(bench.reader, "/api/customers").content)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    bench.add(
+        "peak memory of one list request",
+        None,
+        note=f"{peak / 2**20:.1f} MiB = {peak / size:.2f}x the {size / 2**20:.1f} MiB response",
+    )
+
+
+# --- Pages of opportunities -----------------------------------------------------------------
+def _cursor_pages_available(bench: Bench) -> str | None:
+    """None when ?page_size= answers a cursor page; else why not."""
+    response = bench.reader.get("/api/opportunities?page_size=1")
+    if response.status_code != 200:
+        return f"?page_size= answers {response.status_code} (cursor pages not on this branch)"
+    body = response.json()
+    if not isinstance(body, dict) or "next" not in body or "results" not in body:
+        return "?page_size= does not answer a cursor page (not on this branch)"
+    return None
+
+
+def _boundary(depth: int) -> tuple:
+    """(expected_close_date, oid) of the row at position ``depth`` in the default order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT expected_close_date, oid FROM crm_opportunities "
+            "ORDER BY expected_close_date, oid LIMIT 1 OFFSET %s",
+            [depth - 1],
+        )
+        return cursor.fetchone()
+
+
+def _page_floor(bench: Bench, where: str = "", params=(), *, after: tuple | None = None) -> Callable:
+    """The fastest SQL we know for one page of 50 in the default order, with the customer columns.
+
+    Opportunities are taken from the close-date index first, then joined to their customers:
+    the join runs for 50 rows, not for the table.
+    """
+    keyset = ""
+    params = list(params)
+    if after:
+        keyset = ("AND " if where else "WHERE ") + (
+            "o.expected_close_date >= %s AND (o.expected_close_date > %s OR o.oid > %s)"
+        )
+        params += [after[0], after[0], after[1]]
+    if "c." in where:
+        # A customer filter: walk the date index and look each customer up by its key.
+        hint = "STRAIGHT_JOIN" if bench.mysql else ""
+        index = "FORCE INDEX (idx_opportunities_expected_close_date)" if bench.mysql else ""
+        query = (
+            f"SELECT {hint} {SELECT} FROM crm_opportunities o {index} JOIN customer c ON c.cid = o.cid "
+            f"{where} {keyset} ORDER BY o.expected_close_date, o.oid LIMIT {PAGE}"
+        )
+    else:
+        query = (
+            f"SELECT {SELECT} FROM (SELECT * FROM crm_opportunities o {where} {keyset} "
+            f"ORDER BY o.expected_close_date, o.oid LIMIT {PAGE}) o JOIN customer c ON c.cid = o.cid "
+            "ORDER BY o.expected_close_date, o.oid"
+        )
+    return _floor_query(query, params)
+
+
+def _walk_to(bench: Bench, url: str, depth: int) -> str | None:
+    """The `next` URL of a cursor page that starts at row ``depth`` (walked 1000 rows at a time)."""
+    walked, page = 0, url
+    while walked < depth - PAGE:
+        step = min(1000, depth - walked)
+        parts = urlsplit(page)
+        query = parse_qs(parts.query)
+        query["page_size"] = [str(step)]
+        page = parts.path + "?" + "&".join(f"{k}={v[0]}" for k, v in query.items())
+        body = bench.get(bench.reader, page).json()
+        walked += len(body["results"])
+        if not body["next"]:
+            return None
+        page = body["next"]
+    parts = urlsplit(page)
+    query = parse_qs(parts.query)
+    query["page_size"] = [str(PAGE)]
+    return parts.path + "?" + "&".join(f"{k}={v[0]}" for k, v in query.items())
+
+
+FILTERS = [
+    # (label, API query, SQL condition, SQL params)
+    ("area=France", "area=France", "WHERE c.area = %s", ["France"]),
+    ("status=Proposal", "status=Proposal", "WHERE o.status = %s", ["Proposal"]),
+    ("product=Payroll", "product=Payroll", "WHERE o.product = %s", ["Payroll"]),
+    ("cid=1 (the largest customer)", "cid=1", "WHERE o.cid = %s", [1]),
+    (
+        "close date in January 2025",
+        "expected_close_date_from=2025-01-01&expected_close_date_to=2025-01-31",
+        "WHERE o.expected_close_date BETWEEN %s AND %s",
+        ["2025-01-01", "2025-01-31"],
+    ),
+]
+
+
+def pages_section(bench: Bench) -> None:
+    """A page of 50: first page and deep, unfiltered and with each filter, against the raw SQL."""
+    cursor_missing = _cursor_pages_available(bench)
+    depth = max(PAGE, min(900_000, bench.opportunities * 9 // 10))
+    after = _boundary(depth)
+
+    floor = bench.best_of(_page_floor(bench))
+    bench.add("floor: raw SQL, first page of 50", floor)
+    bench.add(
+        "GET ?limit=50 (first page, limit/offset)",
+        bench.best_of(lambda: bench.get(bench.reader, f"/api/opportunities?limit={PAGE}")),
+        floor,
+    )
+    if cursor_missing:
+        bench.unavailable("GET ?page_size=50 (first page, cursor)", cursor_missing)
+    else:
+        bench.add(
+            "GET ?page_size=50 (first page, cursor)",
+            bench.best_of(lambda: bench.get(bench.reader, f"/api/opportunities?page_size={PAGE}")),
+            floor,
+        )
+
+    deep_floor = bench.best_of(_page_floor(bench, after=after))
+    bench.add(f"floor: raw SQL, page of 50 at depth {depth}", deep_floor)
+    offset_url = f"/api/opportunities?limit={PAGE}&offset={depth}"
+    status = bench.reader.get(offset_url).status_code
+    if status == 200:
+        bench.add(
+            f"GET ?limit=50&offset={depth}",
+            bench.best_of(lambda: bench.get(bench.reader, offset_url)),
+            deep_floor,
+        )
+    else:
+        bench.unavailable(f"GET ?limit=50&offset={depth}", f"answered {status} (offset capped)")
+    if cursor_missing:
+        bench.unavailable(f"GET ?page_size=50&cursor=... at depth {depth}", cursor_missing)
+    else:
+        deep = _walk_to(bench, f"/api/opportunities?page_size={PAGE}", depth)
+        bench.add(
+            f"GET ?page_size=50&cursor=... at depth {depth}",
+            bench.best_of(lambda: bench.get(bench.reader, deep)),
+            deep_floor,
+        )
+
+    for label, query, where, params in FILTERS:
+        floor = bench.best_of(_page_floor(bench, where, params))
+        bench.add(f"floor: raw SQL, {label}, first 50", floor)
+        size = f"page_size={PAGE}" if not cursor_missing else f"limit={PAGE}"
+        url = f"/api/opportunities?{query}&{size}"
+        seconds = bench.best_of(lambda url=url: bench.get(bench.reader, url))
+        bench.add(f"GET {label}, first 50", seconds, floor, f"?{query}&{size}")
+
+
+# --- The unpaged list -------------------------------------------------------------------------
+def list_section(bench: Bench) -> None:
+    """GET /api/opportunities without paging: time against a raw fetch + encode, and peak memory."""
+    query = (
+        f"SELECT {SELECT} FROM crm_opportunities o JOIN customer c ON c.cid = o.cid "
+        "ORDER BY o.expected_close_date, o.oid"
+    )
+
+    def floor_run() -> int:
+        # Fetched and encoded a chunk at a time, as a streamed answer would be.
+        size = 0
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            columns = [col[0] for col in cursor.description]
+            while rows := cursor.fetchmany(CHUNK):
+                size += len(orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str))
+        return size
+
+    repeat, bench.repeat = bench.repeat, min(bench.repeat, 2)
+    try:
+        floor = bench.best_of(floor_run)
+        bench.add(f"floor: raw fetch + encode, all {bench.opportunities} rows", floor)
+        outcome: dict = {}
+
+        def over_http():
+            try:
+                outcome["status"], outcome["size"] = bench.http_get("/api/opportunities")
+            except (OSError, http.client.HTTPException) as exc:
+                outcome["status"] = f"no answer ({type(exc).__name__})"
+
+        seconds = bench.best_of(over_http)
+        if outcome["status"] == 200:
+            bench.add(
+                "GET /api/opportunities (unpaged), HTTP", seconds, floor, f"{outcome['size'] / 2**20:.1f} MiB"
+            )
+        else:
+            bench.unavailable(
+                "GET /api/opportunities (unpaged), HTTP",
+                f"answered {outcome['status']} after {seconds:.1f}s (gunicorn's worker timeout?)",
+            )
+    finally:
+        bench.repeat = repeat
+
+    if outcome["status"] != 200:
+        bench.unavailable(
+            "peak memory of the unpaged list (test client)", "the list did not complete over HTTP"
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(query + f" LIMIT {CHUNK}")
+        gc.collect()
+        tracemalloc.start()
+        _rows_as_json(cursor)
+        chunk_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    gc.collect()
+    tracemalloc.start()
+    response = bench.reader.get("/api/opportunities")
+    for _ in getattr(response, "streaming_content", [response.content]):
+        pass
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    bench.add(
+        "peak memory of the unpaged list (test client)",
+        None,
+        note=f"{peak / 2**20:.1f} MiB = {peak / chunk_peak:.1f}x one chunk of {CHUNK} rows "
+        f"({chunk_peak / 2**20:.2f} MiB)",
+    )
+
+
+# --- Forecast and data quality ---------------------------------------------------------------
+def _forecast_floors(bench: Bench) -> list[tuple[str, str]]:
+    """Raw SQL for the forecast's numbers: targets, actuals, and the pipeline per area and month."""
+    exact = " COLLATE utf8mb4_bin" if bench.mysql else ""
+    areas = "('France', 'Germany', 'Switzerland', 'Netherlands', 'UK')"
+    month = (
+        "DATE_FORMAT(expected_close_date, '%%Y-%%m')"
+        if bench.mysql
+        else "strftime('%%Y-%%m', expected_close_date)"
+    )
+    probability = (
+        f"CASE WHEN status{exact} = 'Closed Won' THEN 100 WHEN probability IS NOT NULL THEN probability "
+        + " ".join(
+            f"WHEN status{exact} = '{s}' THEN {p}"
+            for s, p in (("Prospecting", 10), ("Qualification", 20), ("Proposal", 50), ("Negotiation", 75))
+        )
+        + " ELSE 0 END"
+    )
+    small = [
+        f"SELECT area, target FROM revenue_targets "
+        f"WHERE fiscal_year = {FISCAL_YEAR} AND area{exact} IN {areas}",
+        f"SELECT area, SUM(revenue), MAX(month) FROM revenue_actuals WHERE month BETWEEN '{FY_START}' "
+        f"AND '{AS_OF}' AND area{exact} IN {areas} GROUP BY area",
+    ]
+    measures = (
+        f"SUM(est_monthly_revenue * ({probability})) AS w, "
+        f"SUM(CASE WHEN status{exact} <> 'Closed Won' THEN 1 ELSE 0 END) AS n, "
+        f"SUM(CASE WHEN status{exact} <> 'Closed Won' THEN est_monthly_revenue ELSE 0 END) AS mrr"
+    )
+    period = f"expected_close_date BETWEEN '{FY_START}' AND '{FY_END}' AND status{exact} <> 'Closed Lost'"
+    aggregate_first = (
+        f"SELECT c.area, o.m, SUM(o.w), SUM(o.n), SUM(o.mrr) FROM (SELECT cid, {month} AS m, {measures} "
+        f"FROM crm_opportunities WHERE {period} GROUP BY cid, m) o JOIN customer c ON c.cid = o.cid "
+        f"WHERE c.area{exact} IN {areas} GROUP BY c.area, o.m"
+    )
+    join_first = (
+        f"SELECT c.area, {month} AS m, {measures.replace('est_monthly_revenue', 'o.est_monthly_revenue')} "
+        f"FROM crm_opportunities o JOIN customer c ON c.cid = o.cid "
+        f"WHERE {period} AND c.area{exact} IN {areas} GROUP BY c.area, m"
+    )
+    return [("aggregate, then join customers", aggregate_first), ("join, then aggregate", join_first)], small
+
+
+def forecast_section(bench: Bench) -> None:
+    """Forecast cold and repeated, against the fastest raw SQL for its numbers; data quality cold."""
+    pipelines, small = _forecast_floors(bench)
+
+    def clear():
+        for cache in caches.all():
+            cache.clear()
+
+    floors = []
+    for label, pipeline in pipelines:
+
+        def run(pipeline=pipeline):
+            for query in (*small, pipeline):
+                bench.sql(query)
+
+        floors.append((bench.best_of(run), label))
+    floor, how = min(floors)
+    for seconds, label in floors:
+        bench.add(f"floor: raw SQL for the forecast's numbers ({label})", seconds)
+    params = f"fiscal_year={FISCAL_YEAR}&as_of={AS_OF}"
+    cold = bench.best_of(lambda: bench.get(bench.reader, f"/api/forecast?{params}"), before=clear)
+    bench.add(f"GET /api/forecast?{params}, cold", cold, floor, f"floor: {how}")
+    bench.add(
+        "GET /api/forecast, repeated with no change",
+        bench.best_of(lambda: bench.get(bench.reader, f"/api/forecast?{params}")),
+        cold,
+        "ratio to the cold forecast",
+    )
+    bench.add(
+        f"GET /api/data-quality?{params}, cold",
+        bench.best_of(lambda: bench.get(bench.reader, f"/api/data-quality?{params}"), before=clear),
+        cold,
+        "ratio to the cold forecast",
+    )
+
+
+# --- Detail read and create against a bare DRF view ---------------------------------------------
+class BareDetail(APIView):
+    """A bare DRF view: token auth, one SELECT of the same row, a plain dict."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request, oid):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {SELECT} FROM crm_opportunities o JOIN customer c ON c.cid = o.cid WHERE o.oid = %s",
+                [oid],
+            )
+            columns = [col[0] for col in cursor.description]
+            return Response(dict(zip(columns, cursor.fetchone(), strict=True)))
+
+    def post(self, request, oid=None):
+        data = request.data
+        row = [uuid.uuid4().hex, data["cid"], data["opportunity_name"], data["product"], data["status"]]
+        row += [data["est_monthly_revenue"], data["probability"], data["forecast_category"]]
+        row += [data["expected_close_date"]]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO crm_opportunities (oid, cid, opportunity_name, product, status, "
+                "est_monthly_revenue, probability, forecast_category, expected_close_date) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                row,
+            )
+        return Response({"oid": row[0], **data}, status=201)
+
+
+# The URLs of the requests section: the service's own, and the bare view beside them.
+urlpatterns = [
+    path("bare/opportunities/<str:oid>", BareDetail.as_view()),
+    path("bare/opportunities", BareDetail.as_view()),
+    path("", include("intrasoft.urls")),
+]
+
+ROW = {
+    "cid": 1,
+    "opportunity_name": "Zeiterfassung Zürich \u2013 Rollout",
+    "product": "Time Entry",
+    "status": "Proposal",
+    "est_monthly_revenue": "1234.50",
+    "probability": 50,
+    "forecast_category": "Best Case",
+    "expected_close_date": "2025-03-31",
+}
+
+
+def _posts(bench: Bench, url: str, **headers) -> Callable[[], None]:
+    body = orjson.dumps(ROW)
+
+    def run():
+        for _ in range(bench.creates):
+            extra = {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex} if headers.get("keyed") else {}
+            response = bench.editor.post(url, body, content_type="application/json", **extra)
+            if response.status_code != 201:
+                raise RuntimeError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+
+    return run
+
+
+def requests_section(bench: Bench) -> None:
+    """Detail read and create in-process, each beside a bare DRF view doing the one query or insert."""
+    oid = bench.sql(
+        f"SELECT oid FROM crm_opportunities ORDER BY oid LIMIT 1 OFFSET {bench.opportunities // 2}"
+    )[0][0]
+    with override_settings(ROOT_URLCONF=__name__):
+        bare = bench.best_of(lambda: bench.get(bench.reader, f"/bare/opportunities/{oid}"))
+        bench.add("floor: bare DRF view, token auth, one SELECT", bare)
+        bench.add(
+            "GET /api/opportunities/{oid}",
+            bench.best_of(lambda: bench.get(bench.reader, f"/api/opportunities/{oid}")),
+            bare,
+        )
+        bare = bench.best_of(_posts(bench, "/bare/opportunities")) / bench.creates
+        bench.add("floor: bare DRF view, token auth, one INSERT", bare, note="per create")
+        bench.add(
+            "POST /api/opportunities",
+            bench.best_of(_posts(bench, "/api/opportunities")) / bench.creates,
+            bare,
+            "per create",
+        )
+
+
+# --- Writes ------------------------------------------------------------------------------------
+def writes_section(bench: Bench) -> None:
+    """Create and update cost: raw SQL, the service, the API (and the keyed create)."""
+    row = {**ROW, "est_monthly_revenue": Decimal(ROW["est_monthly_revenue"])}
+    row["expected_close_date"] = datetime.date.fromisoformat(ROW["expected_close_date"])
+    columns = list(row)
+
+    def raw_insert():
+        with connection.cursor() as cursor:
+            for _ in range(bench.creates):
+                cursor.execute(
+                    f"INSERT INTO crm_opportunities (oid, {', '.join(columns)}) "
+                    f"VALUES ({', '.join(['%s'] * (len(columns) + 1))})",
+                    [uuid.uuid4().hex, *row.values()],
+                )
+
+    def service_create():
+        for _ in range(bench.creates):
+            opportunity_create(**row)
+
+    floor = bench.best_of(raw_insert) / bench.creates
+    bench.add("create: floor, raw INSERT committed on its own", floor, note="per create")
+    # Issue 12 (change history) adds "with history" variants of each create and update here.
+    for label, run in (
+        ("create: opportunity_create() service", service_create),
+        ("create: POST /api/opportunities", _posts(bench, "/api/opportunities")),
+        ("create: POST with Idempotency-Key", _posts(bench, "/api/opportunities", keyed=True)),
+    ):
+        bench.add(label, bench.best_of(run) / bench.creates, floor, "per create")
+
+    targets = [
+        o for (o,) in bench.sql(f"SELECT oid FROM crm_opportunities ORDER BY oid LIMIT {bench.creates}")
+    ]
+    amounts = iter(range(10**9))
+
+    def raw_update():
+        with connection.cursor() as cursor:
+            for oid in targets:
+                cursor.execute(
+                    "UPDATE crm_opportunities SET est_monthly_revenue = %s WHERE oid = %s",
+                    [next(amounts) % 9000 + 1, oid],
+                )
+
+    def service_update():
+        for oid in targets:
+            opportunity_update(
+                opportunity=Opportunity.objects.get(oid=oid),
+                est_monthly_revenue=Decimal(next(amounts) % 9000 + 1),
+            )
+
+    def api_update():
+        for oid in targets:
+            response = bench.editor.patch(
+                f"/api/opportunities/{oid}",
+                orjson.dumps({"est_monthly_revenue": str(next(amounts) % 9000 + 1)}),
+                content_type="application/json",
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"PATCH answered {response.status_code}: {response.content[:300]!r}")
+
+    floor = bench.best_of(raw_update) / len(targets)
+    bench.add("update: floor, raw UPDATE committed on its own", floor, note="per update")
+    for label, run in (
+        ("update: opportunity_update() service", service_update),
+        ("update: PATCH /api/opportunities/{oid}", api_update),
+    ):
+        bench.add(label, bench.best_of(run) / len(targets), floor, "per update")
+
+
+# Sections run in this order.
+SECTIONS: dict[str, Callable[[Bench], None]] = {
+    "customers": customers_section,
+    "pages": pages_section,
+    "list": list_section,
+    "forecast": forecast_section,
+    "requests": requests_section,
+    "writes": writes_section,
+}
+
+
+def run(*, sections: list[str], **kwargs) -> list[dict]:
+    bench = Bench(**kwargs)
+    for name in sections:
+        bench.section = name
+        print(f"   {bench.backend} {name}", flush=True)
+        SECTIONS[name](bench)
+    return [asdict(r) | {"ratio": r.ratio} for r in bench.results]
