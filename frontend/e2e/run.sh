@@ -40,7 +40,7 @@ swiss_gmbh = Customer.objects.filter(area="Switzerland", customer_name__icontain
 # What the opportunity form'"'"'s customer search should offer for "gmbh": the first ten by name.
 gmbh = Customer.objects.filter(customer_name__icontains="gmbh")
 search = {"term": "gmbh", "matches": gmbh.count(), "first": list(gmbh.order_by("customer_name").values_list("customer_name", flat=True)[:10])}
-print(json.dumps({"customers": Customer.objects.count(), "by_area": by_area, "swiss_gmbh": swiss_gmbh, "search": search}))
+print(json.dumps({"customers": Customer.objects.count(), "fields": len(Customer._meta.concrete_fields), "by_area": by_area, "swiss_gmbh": swiss_gmbh, "search": search}))
 ')"
 export E2E_USER E2E_PASSWORD E2E_COUNTS
 

@@ -6,20 +6,26 @@ import { SortableTable, type Column } from "../components/SortableTable";
 import { customersQuery } from "../queries";
 import { useDebounced } from "../useDebounced";
 
-// Every field of the customer contract, in the API's order.
-export const CUSTOMER_COLUMNS: Column<Customer>[] = [
-  { key: "cid", label: "CID", numeric: true },
-  { key: "customer_name", label: "Customer" },
-  { key: "area", label: "Area" },
-  { key: "account_executive", label: "Account executive" },
-  { key: "technical_specialist", label: "Technical specialist" },
-  { key: "industry", label: "Industry" },
-  { key: "contract_type", label: "Contract type", nowrap: true },
-  { key: "contract_start_date", label: "Contract start", nowrap: true },
-  { key: "contract_end_date", label: "Contract end", nowrap: true },
-  { key: "is_active", label: "Active" },
-  { key: "is_key_account", label: "Key account" },
-];
+// How each field of the customer shows, keyed by the generated Customer type: the compiler
+// requires every field the API sends, and no other, so a new field cannot be left out unseen.
+const CUSTOMER_FIELDS: { [K in keyof Customer]-?: Omit<Column<Customer>, "key"> } = {
+  cid: { label: "CID", numeric: true },
+  customer_name: { label: "Customer" },
+  area: { label: "Area" },
+  account_executive: { label: "Account executive" },
+  technical_specialist: { label: "Technical specialist" },
+  industry: { label: "Industry" },
+  contract_type: { label: "Contract type", nowrap: true },
+  contract_start_date: { label: "Contract start", nowrap: true },
+  contract_end_date: { label: "Contract end", nowrap: true },
+  is_active: { label: "Active" },
+  is_key_account: { label: "Key account" },
+};
+
+// Every field of the customer, in the API's order.
+export const CUSTOMER_COLUMNS: Column<Customer>[] = (Object.keys(CUSTOMER_FIELDS) as (keyof Customer)[]).map(
+  (key) => ({ key, ...CUSTOMER_FIELDS[key] }),
+);
 
 const SEARCH_DELAY_MS = 250;
 
