@@ -6,7 +6,7 @@ production configuration itself run ``intrasoft.settings`` in a process of their
 """
 
 from intrasoft.settings import *  # noqa: F403
-from intrasoft.settings import REST_FRAMEWORK
+from intrasoft.settings import DATABASES, REST_FRAMEWORK
 
 # The production hasher (PBKDF2, a million rounds) costs about a third of a second per
 # password, and nearly every test makes a user or logs one in. No test checks the hasher.
@@ -22,3 +22,10 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {scope: "1000000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
 }
+
+# One database, whatever MYSQL_REPLICA_HOSTS says: a replica alias is a test mirror (TEST MIRROR,
+# the same test database on another connection), which cannot see the rows a test writes inside
+# its transaction. The routing tests add a replica of their own (crm/tests/test_read_replicas.py);
+# real replication is .ci/replica_drill.py.
+DATABASES = {"default": DATABASES["default"]}
+REPLICA_DATABASES = []
