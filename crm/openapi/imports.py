@@ -24,7 +24,7 @@ import_view = extend_schema(
         "error unless `partial`. A file that cannot be read is a 400 naming it (`attr` `file`); "
         "a file over IMPORT_MAX_FILE_SIZE a 413. Needs `crm.import_data`. See docs/import.md."
     ),
-    request={"multipart/form-data": ImportUploadSerializer},
+    request=ImportUploadSerializer,
     responses={
         200: ImportReportSerializer,
         413: OpenApiResponse(ErrorResponse413Serializer, description="The file is over the size limit."),
