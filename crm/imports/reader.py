@@ -20,10 +20,19 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from django.conf import settings
-from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, VALUE_TAG, WorkSheetParser
+from openpyxl.worksheet._reader import (
+    DATA_TAG,
+    DIMENSION_TAG,
+    FORMULA_TAG,
+    INLINE_STRING,
+    VALUE_TAG,
+    WorkSheetParser,
+)
+from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from .layout import Table, table_named
 
@@ -170,47 +179,76 @@ def _xml_problem(name: str, exc: Exception) -> FileRejected:
     return FileRejected(name, "could not be read as an XLSX workbook.")
 
 
+class _WorkbookReader(ExcelReader):
+    """openpyxl's workbook reader, minus its worksheets: read-only mode would parse each one
+    whole to find its size when the file does not state it (openpyxl's own exports do not);
+    the sheets are listed here and streamed once, by _xlsx_rows."""
+
+    def read_worksheets(self):
+        self.sheets = [
+            (sheet.name, rel.target)
+            for sheet, rel in self.parser.find_sheets()
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type
+        ]
+
+
+def _declared_size(archive, path: str) -> tuple[int, int]:
+    """(rows, columns) the worksheet's <dimension> declares, read from its head only."""
+    with archive.open(path) as source:
+        for _event, element in iterparse(source, events=("start",)):
+            if element.tag == DIMENSION_TAG:
+                boundaries = SheetDimension.from_tree(element).boundaries
+                return (boundaries[3] or 0, boundaries[2] or 0) if boundaries else (0, 0)
+            if element.tag == DATA_TAG:
+                break
+    return 0, 0
+
+
 def _open_xlsx(name: str, stream) -> Upload:
     _check_archive(name, stream)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it skips
-            workbook = load_workbook(
+            reader = _WorkbookReader(
                 stream, read_only=True, data_only=True, keep_links=False, rich_text=False
             )
+            reader.read()
+        upload = Upload(name=name)
+        seen: dict[str, str] = {}
+        for title, path in reader.sheets:
+            table = table_named(title)
+            if table is None:
+                upload.ignored.append(title)
+                continue
+            if table.name in seen:
+                raise FileRejected(name, f"sheets {seen[table.name]!r} and {title!r} are both {table.name}.")
+            seen[table.name] = title
+            max_row, max_column = _declared_size(reader.archive, path)
+            if max_row > MAX_ROWS or max_column > MAX_COLUMNS:
+                raise FileRejected(
+                    name,
+                    f"sheet {title!r} declares {max_row} rows and {max_column} columns, more than a "
+                    f"worksheet can hold ({MAX_ROWS} rows, {MAX_COLUMNS} columns).",
+                )
+            upload.sheets.append(Sheet(title, table, _xlsx_rows(name, reader, title, path)))
+    except FileRejected:
+        raise
     except Exception as exc:  # any failure to parse the file is the file's fault
         raise _xml_problem(name, exc) from None
-    upload = Upload(name=name)
-    seen: dict[str, str] = {}
-    for worksheet in workbook.worksheets:
-        table = table_named(worksheet.title)
-        if table is None:
-            upload.ignored.append(worksheet.title)
-            continue
-        if table.name in seen:
-            raise FileRejected(
-                name, f"sheets {seen[table.name]!r} and {worksheet.title!r} are both {table.name}."
-            )
-        seen[table.name] = worksheet.title
-        max_row, max_column = worksheet._max_row or 0, worksheet._max_column or 0
-        if max_row > MAX_ROWS or max_column > MAX_COLUMNS:
-            raise FileRejected(
-                name,
-                f"sheet {worksheet.title!r} declares {max_row} rows and {max_column} columns, more than a "
-                f"worksheet can hold ({MAX_ROWS} rows, {MAX_COLUMNS} columns).",
-            )
-        upload.sheets.append(Sheet(worksheet.title, table, _xlsx_rows(name, workbook, worksheet)))
     return upload
 
 
-def _xlsx_rows(name: str, workbook, worksheet) -> Iterator[tuple[int, dict[int, tuple[object, str]]]]:
+def _xlsx_rows(
+    name: str, reader, title: str, path: str
+) -> Iterator[tuple[int, dict[int, tuple[object, str]]]]:
+    workbook = reader.wb
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with workbook._archive.open(worksheet._worksheet_path) as source:
+            with reader.archive.open(path) as source:
                 parser = _ValuesParser(
                     source,
-                    worksheet._shared_strings,
+                    reader.shared_strings,
                     data_only=True,
                     epoch=workbook.epoch,
                     date_formats=workbook._date_formats,
@@ -219,14 +257,12 @@ def _xlsx_rows(name: str, workbook, worksheet) -> Iterator[tuple[int, dict[int, 
                 for number, cells in parser.parse():
                     if number > MAX_ROWS:
                         raise FileRejected(
-                            name, f"sheet {worksheet.title!r} has a row {number}, past Excel's last row."
+                            name, f"sheet {title!r} has a row {number}, past Excel's last row."
                         )
                     row = {}
                     for cell in cells:
                         if cell["column"] > MAX_COLUMNS:
-                            raise FileRejected(
-                                name, f"sheet {worksheet.title!r} has a cell past Excel's last column."
-                            )
+                            raise FileRejected(name, f"sheet {title!r} has a cell past Excel's last column.")
                         if cell["value"] is not None or cell["data_type"] == FORMULA_WITHOUT_VALUE:
                             row[cell["column"]] = (cell["value"], cell["data_type"])
                     yield number, row
