@@ -1083,7 +1083,75 @@ export interface components {
              */
             partial: boolean;
         };
-        ImportsCreateErrorResponse400: components["schemas"]["ParseErrorResponse"];
+        ImportsCreateDryRunErrorComponent: {
+            /**
+             * @description * `dry_run` - dry_run (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "dry_run";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        ImportsCreateError: components["schemas"]["ImportsCreateNonFieldErrorsErrorComponent"] | components["schemas"]["ImportsCreateFileErrorComponent"] | components["schemas"]["ImportsCreateDryRunErrorComponent"] | components["schemas"]["ImportsCreatePartialErrorComponent"];
+        ImportsCreateErrorResponse400: components["schemas"]["ImportsCreateValidationError"] | components["schemas"]["ParseErrorResponse"];
+        ImportsCreateFileErrorComponent: {
+            /**
+             * @description * `file` - file (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "file";
+            /**
+             * @description * `empty` - empty
+             *     * `invalid` - invalid
+             *     * `no_name` - no_name
+             *     * `null` - null
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "empty" | "invalid" | "no_name" | "null" | "required";
+            detail: string;
+        };
+        ImportsCreateNonFieldErrorsErrorComponent: {
+            /**
+             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "non_field_errors";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        ImportsCreatePartialErrorComponent: {
+            /**
+             * @description * `partial` - partial (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "partial";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        ImportsCreateValidationError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "validation_error";
+            errors: components["schemas"]["ImportsCreateError"][];
+        };
         /**
          * @description * `error` - error
          *     * `warning` - warning
@@ -4056,6 +4124,15 @@ export const forecastRetrieveNonFieldErrorsErrorComponentAttrValues: ReadonlyArr
 export const forecastRetrieveNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
 export const forecastRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveValidationError"]["type"]> = ["validation_error"];
 export const importReportStatusEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportReportStatusEnum"]> = ["ok", "error"];
+export const importsCreateDryRunErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateDryRunErrorComponent"]["attr"]> = ["dry_run"];
+export const importsCreateDryRunErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateDryRunErrorComponent"]["code"]> = ["invalid", "null"];
+export const importsCreateFileErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateFileErrorComponent"]["attr"]> = ["file"];
+export const importsCreateFileErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateFileErrorComponent"]["code"]> = ["empty", "invalid", "no_name", "null", "required"];
+export const importsCreateNonFieldErrorsErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateNonFieldErrorsErrorComponent"]["attr"]> = ["non_field_errors"];
+export const importsCreateNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
+export const importsCreatePartialErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreatePartialErrorComponent"]["attr"]> = ["partial"];
+export const importsCreatePartialErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreatePartialErrorComponent"]["code"]> = ["invalid", "null"];
+export const importsCreateValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateValidationError"]["type"]> = ["validation_error"];
 export const levelEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LevelEnum"]> = ["error", "warning"];
 export const opportunitiesCreateCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesCreateCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateCidErrorComponent"]["code"]> = ["does_not_exist", "invalid", "max_string_length", "null", "required"];
