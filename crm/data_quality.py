@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Trim
 
 from .choices import (
@@ -28,7 +28,7 @@ from .choices import (
     Status,
     fiscal_year_bounds,
 )
-from .models import Customer, Opportunity, RevenueActual, RevenueTarget
+from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 
 ERROR = "error"
 WARNING = "warning"
@@ -132,6 +132,16 @@ def _category_inconsistent(ctx: _Context) -> QuerySet:
             forecast_category__exactly=category
         )
     return Opportunity.objects.filter(broken)
+
+
+def _changed_outside_history(ctx: _Context) -> QuerySet:
+    # The last recorded change of each opportunity: one probe of the (entity, key, id) index
+    # per row. Opportunities with no recorded change at all (written before recording began)
+    # are not flagged: there is nothing to compare with.
+    last_change = Change.objects.filter(entity=Change.Entity.OPPORTUNITY, key=OuterRef("oid")).order_by("-id")
+    return Opportunity.objects.annotate(last_recorded=Subquery(last_change.values("at")[:1])).filter(
+        last_recorded__lt=F("updated_at")
+    )
 
 
 def _actuals_months_missing(ctx: _Context) -> list[str]:
@@ -245,6 +255,13 @@ RULES: tuple[_Rule, ...] = (
         WARNING,
         "Expected close date after the end of the fiscal year.",
         rows=lambda ctx: Opportunity.objects.filter(expected_close_date__gt=ctx.fiscal_year_end),
+    ),
+    _Rule(
+        "opportunity.changed_outside_history",
+        WARNING,
+        "Opportunity updated after its last recorded change: written by another tool straight into the "
+        "database, so its history misses that change.",
+        rows=_changed_outside_history,
     ),
     _Rule(
         "opportunity.customer_inactive",

@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from .choices import Area, ForecastCategory, Product, Status, fiscal_year_bounds
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from .ids import INT_MAX, INT_MIN
-from .models import Customer, Opportunity, RevenueActual, RevenueTarget
+from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 
 # Query parameters a list endpoint reads besides its filters: paging, and DRF's
 # ``format`` switch (``?format=json`` / ``?format=api``).
@@ -214,4 +214,48 @@ class OpportunityFilter(StrictFilterSet):
 
     class Meta:
         model = Opportunity
+        fields = []
+
+
+# --- Change history --------------------------------------------------------------------------
+# The feed's own paging parameters: where to start (exclusive) and how many.
+CHANGE_FEED_PARAMS = ("position", "page_size")
+
+
+class OpportunityHistoryParams(StrictFilterSet):
+    """GET /api/opportunities/{oid}/history takes its paging parameters and nothing else."""
+
+    passthrough_params = frozenset({"page_size", "cursor", "format"})
+
+    class Meta:
+        # The view's model (its permission); there is nothing to filter.
+        model = Opportunity
+        fields = []
+
+
+class OpportunityStagesParams(StrictFilterSet):
+    """GET /api/opportunities/{oid}/stages takes no parameters."""
+
+    class Meta:
+        model = Opportunity
+        fields = []
+
+
+class ChangeFilter(StrictFilterSet):
+    """GET /api/changes; each filter combines with ``position``, in position order."""
+
+    passthrough_params = frozenset({*CHANGE_FEED_PARAMS, "format"})
+
+    entity = django_filters.ChoiceFilter(choices=Change.Entity.choices)
+    action = django_filters.ChoiceFilter(choices=Change.Action.choices)
+    area = django_filters.ChoiceFilter(choices=Area.choices, help_text="The area at the time of the change.")
+    actor = django_filters.CharFilter(help_text="Exact username; changes by system jobs have none.")
+    since = django_filters.IsoDateTimeFilter(
+        field_name="at",
+        lookup_expr="gte",
+        help_text="Only changes written at or after this time (ISO 8601, e.g. 2026-12-01T00:00:00Z).",
+    )
+
+    class Meta:
+        model = Change
         fields = []

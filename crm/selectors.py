@@ -9,15 +9,17 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from .choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, ForecastCategory, Product, Status
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 from .data_quality import DataQualityReport, data_quality_compute
-from .filters import CustomerFilter, OpportunityFilter, RevenueActualFilter, RevenueTargetFilter
+from .filters import ChangeFilter, CustomerFilter, OpportunityFilter, RevenueActualFilter, RevenueTargetFilter
 from .forecast import Forecast, forecast_compute, forecast_period
 from .ids import int_id
-from .models import Customer, Opportunity, RevenueActual, RevenueTarget
+from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
+from .services.history import change_sequence
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -101,3 +103,72 @@ def vocabulary_get() -> dict:
             for status in Status.values
         },
     }
+
+
+# --- Change history ------------------------------------------------------------------------
+# How the entries are written and why the feed is exactly-once: crm/services/history.py and
+# docs/architecture.md.
+
+
+def opportunity_history(*, oid: str) -> QuerySet[Change]:
+    """Every recorded change of one opportunity, oldest first (also after it was deleted)."""
+    return Change.objects.filter(entity=Change.Entity.OPPORTUNITY, key=oid).order_by("id")
+
+
+def opportunity_stages(*, oid: str) -> list[dict] | None:
+    """Each status the opportunity has been in, from its history; None when none was recorded.
+
+    ``entered_at`` is None for a status it already had when its history begins (a row
+    written before recording started, or by another tool); ``exited_at`` is None for the
+    status it is in now, and the deletion time for the last status of a deleted one.
+    """
+    entries = list(opportunity_history(oid=oid).only("action", "changes", "at"))
+    if not entries:
+        return None
+    stages: list[dict] = []
+    for entry in entries:
+        old, new = entry.changes.get("status", [None, None])
+        if entry.action == Change.Action.DELETED:
+            if stages:
+                stages[-1]["exited_at"] = entry.at
+            elif old is not None:
+                stages.append({"status": old, "entered_at": None, "exited_at": entry.at})
+            continue
+        if new is None or old == new:
+            continue
+        if stages:
+            stages[-1]["exited_at"] = entry.at
+        elif old is not None:
+            stages.append({"status": old, "entered_at": None, "exited_at": entry.at})
+        stages.append({"status": new, "entered_at": entry.at, "exited_at": None})
+    if not stages:
+        # Recorded changes that never touched the status: it is the one stored now, if any.
+        current = Opportunity.objects.filter(oid=oid).values_list("status", flat=True).first()
+        if current is not None:
+            stages.append({"status": current, "entered_at": None, "exited_at": None})
+    now = timezone.now()
+    for stage in stages:
+        start, end = stage["entered_at"], stage["exited_at"] or now
+        stage["days"] = None if start is None else round((end - start).total_seconds() / 86400, 2)
+    return stages
+
+
+def change_feed_page(*, position: int = 0, limit: int = 100, filters=None) -> tuple[list[Change], int]:
+    """The change feed: up to ``limit`` entries after ``position`` in position (commit) order,
+    and the position to continue from.
+
+    First gives positions to the entries committed since the last call (change_sequence).
+    A page shorter than ``limit`` holds every match up to the last position given, so the
+    next page starts there: a filtered consumer does not read the same range again.
+    """
+    last_given = change_sequence()
+    queryset = _filtered(ChangeFilter, filters, Change.objects.all())
+    entries = list(queryset.filter(position__gt=position).order_by("position")[:limit])
+    if len(entries) == limit:
+        return entries, entries[-1].position
+    return entries, max(position, last_given, entries[-1].position if entries else 0)
+
+
+def changes_since(*, position: int = 0, limit: int = 100, filters=None) -> list[Change]:
+    """Up to ``limit`` changes after ``position``, in commit order (the feed, for the shell)."""
+    return change_feed_page(position=position, limit=limit, filters=filters)[0]

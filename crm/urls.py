@@ -35,4 +35,23 @@ opportunity_urlpatterns = [
 # --- Workbook import ---------------------------------------------------------------------
 import_urlpatterns = [re_path(r"^imports/?$", views.ImportView.as_view(), name="imports")]
 
-urlpatterns = router.urls + revenue_urlpatterns + opportunity_urlpatterns + import_urlpatterns
+
+# --- Change history ----------------------------------------------------------------------
+# Before the router's opportunity detail route, which would take "history" for an oid suffix.
+history_urlpatterns = [
+    re_path(
+        r"^opportunities/(?P<oid>[^/]+)/history/?$",
+        views.OpportunityHistoryView.as_view(),
+        name="opportunity-history",
+    ),
+    re_path(
+        r"^opportunities/(?P<oid>[^/]+)/stages/?$",
+        views.OpportunityStagesView.as_view(),
+        name="opportunity-stages",
+    ),
+    re_path(r"^changes/?$", views.ChangeFeedView.as_view(), name="change-feed"),
+]
+
+urlpatterns = (
+    history_urlpatterns + router.urls + revenue_urlpatterns + opportunity_urlpatterns + import_urlpatterns
+)

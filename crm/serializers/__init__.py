@@ -5,6 +5,15 @@ from ``crm.messages``.
 """
 
 from .customers import CUSTOMER_FIELDS, CustomerSerializer, customer_rows_to_dicts
+from .history import (
+    ChangeFeedQuerySerializer,
+    ChangeFeedSerializer,
+    ChangePageSerializer,
+    ChangeSerializer,
+    HistoryQuerySerializer,
+    StageSerializer,
+    history_cursor,
+)
 from .opportunities import (
     OpportunityInputSerializer,
     OpportunitySerializer,
@@ -23,17 +32,24 @@ from .revenue import (
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "ChangeFeedQuerySerializer",
+    "ChangeFeedSerializer",
+    "ChangePageSerializer",
+    "ChangeSerializer",
     "CustomerSerializer",
     "DataQualityReportSerializer",
     "DataQualityRuleSerializer",
     "ForecastQuerySerializer",
     "ForecastRowSerializer",
     "ForecastSerializer",
+    "HistoryQuerySerializer",
     "OpportunityInputSerializer",
     "OpportunitySerializer",
     "RevenueActualSerializer",
     "RevenueTargetSerializer",
+    "StageSerializer",
     "StatusDefaultsSerializer",
     "VocabularySerializer",
     "customer_rows_to_dicts",
+    "history_cursor",
 ]

@@ -133,7 +133,9 @@ def _sequence_row_lock() -> ChangeSequence:
 
 
 def change_sequence(*, batch: int = SEQUENCE_BATCH) -> int:
-    """Give the next positions to committed entries that have none, oldest first; return how many.
+    """Give the next positions to committed entries that have none, oldest first.
+
+    Returns the last position given so far: every entry up to it has committed.
 
     Runs in its own transaction (never inside another: its reads must start after the lock
     is held) and holds the ChangeSequence row lock until it commits, so the positions of
@@ -147,7 +149,7 @@ def change_sequence(*, batch: int = SEQUENCE_BATCH) -> int:
             Change.objects.filter(position__isnull=True).order_by("id").values_list("id", flat=True)[:batch]
         )
         if not pending:
-            return 0
+            return sequence.last_position
         first = sequence.last_position + 1
         Change.objects.filter(id__in=pending).update(
             position=models.Case(
@@ -157,7 +159,7 @@ def change_sequence(*, batch: int = SEQUENCE_BATCH) -> int:
         )
         sequence.last_position = first + len(pending) - 1
         sequence.save(update_fields=["last_position"])
-        return len(pending)
+        return sequence.last_position
 
 
 # --- Purging -----------------------------------------------------------------------------

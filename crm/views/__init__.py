@@ -1,20 +1,25 @@
 """Thin API views: parse the request, call a selector or service, render.
 
 One module per area: customers, opportunities (with the vocabulary), revenue (with the
-forecast and the data-quality report), imports (the workbook import); common holds what they share.
+forecast and the data-quality report), imports (the workbook import), history (an
+opportunity's changes, the change feed); common holds what they share.
 """
 
 from .customers import CustomerViewSet
+from .history import ChangeFeedView, OpportunityHistoryView, OpportunityStagesView
 from .imports import ImportView
 from .opportunities import CustomerOpportunityListView, OpportunityViewSet, VocabularyView
 from .revenue import DataQualityView, ForecastView, RevenueActualViewSet, RevenueTargetViewSet
 
 __all__ = [
+    "ChangeFeedView",
     "CustomerOpportunityListView",
     "CustomerViewSet",
     "DataQualityView",
     "ForecastView",
     "ImportView",
+    "OpportunityHistoryView",
+    "OpportunityStagesView",
     "OpportunityViewSet",
     "RevenueActualViewSet",
     "RevenueTargetViewSet",

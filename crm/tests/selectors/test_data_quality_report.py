@@ -7,8 +7,9 @@ import pytest
 
 from crm.choices import Area, ForecastCategory, Status
 from crm.data_quality import ERROR, WARNING
-from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 from crm.selectors import data_quality_report
+from crm.services import opportunity_create, opportunity_update
 from crm.tests.factories import (
     CustomerFactory,
     OpportunityFactory,
@@ -66,7 +67,7 @@ def test_clean_data_breaks_no_rule(clean_data):
 
     assert _fired(report) == {}
     assert (report.errors, report.warnings) == (0, 0)
-    assert len(report.rules) == 19
+    assert len(report.rules) == 20
     assert all(r.examples == [] for r in report.rules)
 
 
@@ -172,6 +173,33 @@ def case_customer_inactive(c):
     return 1, [_opp(inactive)]
 
 
+def case_changed_outside_history(c):
+    customer = CustomerFactory(cid=102, contract_start_date=day(2024, 1))
+    recorded = opportunity_create(
+        cid=customer.cid,
+        opportunity_name="Recorded",
+        product="Payroll",
+        status=Status.PROPOSAL,
+        est_monthly_revenue=Decimal("100.00"),
+        expected_close_date=IN_FY_AFTER_AS_OF,
+    )
+    changed_behind = opportunity_create(
+        cid=customer.cid,
+        opportunity_name="Changed behind",
+        product="Payroll",
+        status=Status.PROPOSAL,
+        est_monthly_revenue=Decimal("100.00"),
+        expected_close_date=IN_FY_AFTER_AS_OF,
+    )
+    opportunity_update(opportunity=recorded, probability=45)
+    # Another tool writes straight into the table: updated_at moves, no entry is recorded.
+    later = Change.objects.get(key=changed_behind.oid).at + datetime.timedelta(seconds=5)
+    Opportunity.objects.filter(oid=changed_behind.oid).update(
+        opportunity_name="Renamed in SQL", updated_at=later
+    )
+    return 1, [changed_behind.oid]
+
+
 def case_target_missing(c):
     RevenueTarget.objects.filter(area=Area.UK, fiscal_year=FY).delete()
     RevenueTargetFactory(area="Austria", fiscal_year=FY)  # counts elsewhere, never for UK
@@ -212,6 +240,7 @@ CASES = {
     "opportunity.est_monthly_revenue_not_positive": case_est_monthly_revenue_not_positive,
     "opportunity.overdue": case_overdue,
     "opportunity.close_after_fiscal_year": case_close_after_fiscal_year,
+    "opportunity.changed_outside_history": case_changed_outside_history,
     "opportunity.customer_inactive": case_customer_inactive,
     "revenue.target_missing": case_target_missing,
     "revenue.actuals_month_missing": case_actuals_month_missing,
@@ -234,6 +263,7 @@ LEVELS = {
     "opportunity.est_monthly_revenue_not_positive": ERROR,
     "opportunity.overdue": WARNING,
     "opportunity.close_after_fiscal_year": WARNING,
+    "opportunity.changed_outside_history": WARNING,
     "opportunity.customer_inactive": WARNING,
     "revenue.target_missing": WARNING,
     "revenue.actuals_month_missing": ERROR,
