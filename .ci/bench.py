@@ -29,7 +29,18 @@ import sys
 import time
 
 import benchdata
-from serverkit import PYTHON, ROOT, base_env, create_database, drop_database, gunicorn, log, mysql_env
+from serverkit import (
+    PYTHON,
+    ROOT,
+    base_env,
+    create_database,
+    drop_database,
+    gunicorn,
+    log,
+    manage,
+    mysql_env,
+    mysql_query,
+)
 
 SECTIONS = ("customers", "pages", "list", "forecast", "requests", "writes")
 
@@ -97,18 +108,37 @@ def connect(env: dict[str, str]):
     return sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))
 
 
+def _kept_rows(env: dict[str, str]) -> tuple[int, int] | None:
+    """(customers, opportunities) in a kept MySQL database, or None when it has no tables."""
+    try:
+        counts = "SELECT (SELECT COUNT(*) FROM customer), (SELECT COUNT(*) FROM crm_opportunities)"
+        rows = mysql_query(env, counts, db=env["MYSQL_DB"])
+    except Exception:
+        return None
+    return rows[0]
+
+
 def run_backend(backend: str, env: dict[str, str], args: argparse.Namespace) -> list[dict]:
     where = env.get("MYSQL_DB") or "a SQLite file"
-    log(f"{backend}: creating {where}")
-    create_database(env, demo_data=False)
-    start = time.perf_counter()
-    connection = connect(env)
-    try:
-        benchdata.generate(connection, customers=args.customers, opportunities=args.opportunities, log=log)
-    finally:
-        connection.close()
-    seconds = time.perf_counter() - start
-    log(f"{backend}: {args.customers} customers, {args.opportunities} opportunities in {seconds:.1f}s")
+    kept = _kept_rows(env) if args.keep_db else None
+    # A kept database with the rows asked for (the writes section adds a few) is used as it is.
+    if kept and kept[0] == args.customers and args.opportunities <= kept[1] < args.opportunities + 10_000:
+        log(f"{backend}: reusing {where} ({kept[0]} customers, {kept[1]} opportunities)")
+        manage(env, "migrate", "--noinput", "--verbosity", "0")
+        manage(env, "createcachetable")
+    else:
+        log(f"{backend}: creating {where}")
+        create_database(env, demo_data=False)
+        start = time.perf_counter()
+        connection = connect(env)
+        try:
+            benchdata.generate(
+                connection, customers=args.customers, opportunities=args.opportunities, log=log
+            )
+        finally:
+            connection.close()
+        seconds = time.perf_counter() - start
+        log(f"{backend}: {args.customers} customers, {args.opportunities} opportunities in {seconds:.1f}s")
     if args.generate_only:
         return []
     port = _free_port()
