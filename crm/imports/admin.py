@@ -134,9 +134,9 @@ class ImportRunAdmin(admin.ModelAdmin):
             report=report,
             waiting=waiting,
             rows_shown=(report.get("rows") or [])[:ROWS_SHOWN],
-            rows_more=max(len(report.get("rows") or []) - ROWS_SHOWN, 0),
+            rows_more=max(report.get("rows_total", 0) - ROWS_SHOWN, 0),
             errors_shown=(report.get("errors") or [])[:ROWS_SHOWN],
-            errors_more=max(len(report.get("errors") or []) - ROWS_SHOWN, 0),
+            errors_more=max(report.get("errors_total", 0) - ROWS_SHOWN, 0),
         )
         return TemplateResponse(request, "admin/crm/importrun/report.html", context)
 

@@ -252,3 +252,16 @@ def test_writes_carry_the_import_source_and_id(monkeypatch):
     )
     assert [(c.source, c.import_id) for c in seen] == [("import", str(report["id"]))]
     assert write_context_current() is None
+
+
+def test_the_record_keeps_a_bounded_report(monkeypatch):
+    """The answer has every row; the ImportRun record keeps the first rows and errors and their totals."""
+    from crm.imports import runs
+
+    monkeypatch.setattr(runs, "STORED_REPORT_ENTRIES", 1)
+    workbooks.stored_rows()
+    report = _run(workbooks.test_workbook(), dry_run=True)
+    stored = ImportRun.objects.get(pk=report["id"]).report
+    assert (len(report["rows"]), len(report["errors"])) == (len(EXPECTED_CHANGES) + 15, 15)
+    assert (stored["rows"], stored["errors"]) == (report["rows"][:1], report["errors"][:1])
+    assert (stored["rows_total"], stored["errors_total"], stored["counts"]) == (22, 15, report["counts"])
