@@ -39,7 +39,7 @@ from .choices import (
     fiscal_year_bounds,
     fiscal_year_of,
 )
-from .models import Opportunity, OpportunityQuerySet, RevenueActual, RevenueTarget
+from .models import Customer, Opportunity, OpportunityQuerySet, RevenueActual, RevenueTarget
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -221,17 +221,28 @@ def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Deci
 
 
 def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]:
-    """Per area, per close month in the fiscal year: weighted MRR (x100), open count and open MRR."""
+    """Per area, per close month in the fiscal year: weighted MRR (x100), open count and open MRR.
+
+    The query reads crm_opportunities alone and looks each deal's area up in a correlated
+    subquery on the customer's primary key. A join would let MySQL drive from ``customer``
+    (its area index matches the filter) and fetch every opportunity through the cid index,
+    one random read per deal: 26 s at 1M opportunities, against about 1.3 s for this form,
+    where the opportunity table is always the one scanned (docs/indexes.md has the plans).
+    A customer outside the five areas gives a NULL area, and its group is dropped here.
+    """
+    # One row at most: the filter names the primary key.
+    area_of_customer = Customer.objects.filter(
+        cid=OuterRef("customer_id"), area__exactly_in=Area.values
+    ).order_by()
     rows = (
-        Opportunity.objects.filter(
-            customer__area__exactly_in=Area.values,
-            expected_close_date__gte=start,
-            expected_close_date__lte=end,
-        )
+        Opportunity.objects.filter(expected_close_date__gte=start, expected_close_date__lte=end)
         .exclude(status__exactly=Status.CLOSED_LOST)
-        .annotate(close_month=TruncMonth("expected_close_date"))
+        .annotate(
+            area=Subquery(area_of_customer.values("area")),
+            close_month=TruncMonth("expected_close_date"),
+        )
         # Only exact spellings are left, so grouping by the column itself is safe.
-        .values("customer__area", "close_month")
+        .values("area", "close_month")
         .annotate(
             weighted_x100=Sum(F("est_monthly_revenue") * effective_probability(), output_field=SUM_FIELD),
             open_count=Count("oid", filter=OpportunityQuerySet.OPEN),
@@ -241,7 +252,8 @@ def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]
     )
     by_area: dict[str, list[dict]] = {}
     for row in rows:
-        by_area.setdefault(row["customer__area"], []).append(row)
+        if row["area"] is not None:
+            by_area.setdefault(row["area"], []).append(row)
     return by_area
 
 

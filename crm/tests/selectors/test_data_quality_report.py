@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from crm import data_quality
 from crm.choices import Area, ForecastCategory, Status
 from crm.data_quality import ERROR, WARNING
 from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
@@ -272,10 +273,17 @@ LEVELS = {
 }
 
 
+# The two ways the report finds an opportunity rule's examples (crm/data_quality.py):
+# every rule "rare" (one shared scan, sorted in Python) or none (the close-date index walk).
+EXAMPLE_STRATEGIES = pytest.mark.parametrize("rare", [10**9, 0], ids=["scan", "index-walk"])
+
+
+@EXAMPLE_STRATEGIES
 @pytest.mark.parametrize("rule_id", list(CASES))
-def test_rule_fires_on_the_rows_that_break_it_and_nothing_else_fires(clean_data, rule_id):
+def test_rule_fires_on_the_rows_that_break_it_and_nothing_else_fires(clean_data, rule_id, rare, monkeypatch):
     """Adding the offending rows makes exactly this rule fire, with their keys as examples."""
     # given
+    monkeypatch.setattr(data_quality, "_RARE", rare)
     expected = CASES[rule_id](clean_data)
 
     # when
@@ -304,6 +312,32 @@ def test_examples_stop_at_twenty_but_the_count_does_not():
 
     rule = next(r for r in report.rules if r.id == "customer.account_executive_missing")
     assert (rule.count, rule.examples) == (25, [str(cid) for cid in range(200, 220)])
+
+
+@EXAMPLE_STRATEGIES
+def test_opportunity_examples_are_the_first_twenty_by_close_date_and_oid(clean_data, rare, monkeypatch):
+    """25 unknown statuses, 3 unknown products: the counts, and each rule's first examples in list order."""
+    monkeypatch.setattr(data_quality, "_RARE", rare)
+    statuses = [
+        _opp(
+            clean_data,
+            status="Won",
+            probability=None,
+            forecast_category=None,
+            expected_close_date=day(2025, 1, 1 + n % 5),
+        )
+        for n in range(25)
+    ]
+    products = [_opp(clean_data, product="Consulting", expected_close_date=day(2024, 9, 1)) for _ in range(3)]
+    by_list_order = Opportunity.objects.order_by("expected_close_date", "oid").values_list("oid", flat=True)
+
+    fired = _fired(data_quality_report(fiscal_year=FY, as_of=AS_OF))
+
+    assert fired["opportunity.status_unknown"] == (
+        25,
+        [oid for oid in by_list_order if oid in statuses][:20],
+    )
+    assert fired["opportunity.product_unknown"] == (3, [oid for oid in by_list_order if oid in products])
 
 
 def test_report_changes_nothing(clean_data):
