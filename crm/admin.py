@@ -22,6 +22,7 @@ from crm import services
 from crm.choices import fiscal_year_bounds, fiscal_year_of
 from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Import workbook")
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.report_cache import report_cache_invalidate
 from crm.serializers import CUSTOMER_FIELDS
 
 # --- CSV export (shared by every list) ----------------------------------------------------
@@ -70,6 +71,25 @@ class CsvExportMixin:
         return response
 
 
+class InvalidatesReportsMixin:
+    """Admin writes of customers and revenue rows start a new forecast/report cache generation.
+
+    Opportunity writes go through the services, which do the same (crm/report_cache.py).
+    """
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        report_cache_invalidate()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        report_cache_invalidate()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        report_cache_invalidate()
+
+
 # --- Customers ----------------------------------------------------------------------------
 
 
@@ -111,7 +131,7 @@ class OpportunityInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
+class CustomerAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "cid",
         "customer_name",
@@ -363,7 +383,7 @@ class FiscalYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(RevenueActual)
-class RevenueActualAdmin(CsvExportMixin, admin.ModelAdmin):
+class RevenueActualAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("area", "month", "revenue")
     list_filter = ("area", FiscalYearFilter)
     date_hierarchy = "month"
@@ -372,7 +392,7 @@ class RevenueActualAdmin(CsvExportMixin, admin.ModelAdmin):
 
 
 @admin.register(RevenueTarget)
-class RevenueTargetAdmin(CsvExportMixin, admin.ModelAdmin):
+class RevenueTargetAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("area", "fiscal_year", "fiscal_year_period", "target")
     list_filter = ("area", "fiscal_year")
     search_fields = ("area",)

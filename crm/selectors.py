@@ -19,6 +19,7 @@ from .filters import ChangeFilter, CustomerFilter, OpportunityFilter, RevenueAct
 from .forecast import Forecast, forecast_compute, forecast_period
 from .ids import int_id
 from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
+from .report_cache import report_cached
 from .services.history import change_sequence
 
 
@@ -43,18 +44,25 @@ def revenue_target_list(*, filters=None) -> QuerySet[RevenueTarget]:
 def forecast_by_area(*, fiscal_year: int | None = None, as_of: datetime.date | None = None) -> Forecast:
     """The fiscal-year forecast, one row per area plus the total (docs/forecast.md).
 
-    Missing ``fiscal_year``/``as_of`` take the defaults of ``forecast.forecast_period``.
+    Answered from the cache of crm/report_cache.py when nothing was written since. Missing
+    ``fiscal_year``/``as_of`` take the defaults of ``forecast.forecast_period``.
     """
     fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
-    return forecast_compute(fiscal_year=fiscal_year, as_of=as_of)
+    return report_cached(
+        "forecast", (fiscal_year, as_of), lambda: forecast_compute(fiscal_year=fiscal_year, as_of=as_of)
+    )
 
 
 def data_quality_report(
     *, fiscal_year: int | None = None, as_of: datetime.date | None = None
 ) -> DataQualityReport:
-    """Every data-quality rule with its level, count and examples; reads only."""
+    """Every data-quality rule with its level, count and examples; reads only; cached as the forecast."""
     fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
-    return data_quality_compute(fiscal_year=fiscal_year, as_of=as_of)
+    return report_cached(
+        "data_quality",
+        (fiscal_year, as_of),
+        lambda: data_quality_compute(fiscal_year=fiscal_year, as_of=as_of),
+    )
 
 
 # --- Customers -----------------------------------------------------------------------

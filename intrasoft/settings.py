@@ -292,6 +292,9 @@ if _cache["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
     # are the primary's, answered 503 anyway.
     _cache = wrap_cache(_cache, retry_seconds=env.float("CACHE_RETRY_SECONDS", default=2.0))
 CACHES = {"default": _cache}
+# Seconds a forecast or data-quality answer is reused (crm/report_cache.py): writes through the
+# service invalidate it at once; this bounds how long a write made directly in MySQL goes unseen.
+REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=60)
 
 # API request bodies above this size are refused with 413 before they are read
 # (crm.middleware.RequestBodyLimitMiddleware; DRF's parsers would read any size). Form posts

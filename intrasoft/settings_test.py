@@ -29,3 +29,7 @@ REST_FRAMEWORK = {
 # real replication is .ci/replica_drill.py.
 DATABASES = {"default": DATABASES["default"]}
 REPLICA_DATABASES = []
+
+# Forecast and data-quality answers are computed afresh: most tests write rows with factories,
+# which do not invalidate the cache as the services do. The tests of the cache turn it on.
+REPORT_CACHE_SECONDS = 0

@@ -26,6 +26,7 @@ from ..choices import (
 from ..ids import int_id
 from ..messages import vocabulary_message
 from ..models import Customer, Opportunity
+from ..report_cache import report_cache_invalidate
 from .history import change_record, row_values
 
 # --- Opportunities -----------------------------------------------------------------------
@@ -250,6 +251,7 @@ def opportunity_create(
         raise _customer_missing_error(cid) from exc
     created = _opportunity_read(oid)
     change_record(instance=created, before=None)
+    report_cache_invalidate()
     return created
 
 
@@ -338,6 +340,7 @@ def opportunity_update(
         raise _customer_missing_error(cid) from exc
     updated = _opportunity_read(current.oid)
     change_record(instance=updated, before=before)
+    report_cache_invalidate()
     return updated
 
 
@@ -351,3 +354,4 @@ def opportunity_delete(*, opportunity: Opportunity) -> None:
         return
     Opportunity.objects.filter(oid=current.oid).delete()
     change_record(instance=current, before=row_values(current), deleted=True)
+    report_cache_invalidate()

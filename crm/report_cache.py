@@ -1,0 +1,65 @@
+"""The forecast and the data-quality report, kept in Django's cache between identical requests.
+
+Both read the whole opportunity table (about a second at 1M rows), while the answer only
+changes when the data does. An answer is stored under its parameters together with the
+cache's current *generation*; every write through the service (opportunity create, update,
+delete) and every admin write of a customer or a revenue row starts a new generation (at
+the write and again at its commit), so the next request computes afresh. Writes made by
+other tools directly in MySQL are not seen by the service: an answer is kept at most
+``REPORT_CACHE_SECONDS`` (default 60; 0 turns the cache off), which bounds their staleness.
+
+The generation lives in the same cache as the answers, so invalidation reaches every worker
+when the cache is shared (the database cache outside local, or Redis); with the per-process
+memory cache of a local run, another worker's write is seen within REPORT_CACHE_SECONDS.
+"""
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+
+_GENERATION_KEY = "crm:reports:generation"
+
+
+def report_cached(name: str, params: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``'s answer for ``params``, from the cache when nothing was written since."""
+    timeout = settings.REPORT_CACHE_SECONDS
+    if timeout <= 0:
+        return compute()
+    key = f"crm:reports:{name}:" + ":".join(str(p) for p in params)
+    # One round trip: the current generation and the stored answer with its generation.
+    found = cache.get_many([_GENERATION_KEY, key])
+    generation = found.get(_GENERATION_KEY)
+    stored = found.get(key)
+    if generation is not None and stored is not None and stored[0] == generation:
+        return stored[1]
+    if generation is None:
+        generation = uuid.uuid4().hex
+        # add(): a generation another worker has just set wins over this one.
+        if not cache.add(_GENERATION_KEY, generation, timeout=None):
+            generation = cache.get(_GENERATION_KEY, generation)
+    # Computed after the generation was read: a write that commits meanwhile starts a new
+    # generation, so this answer, possibly from before the write, is never served for it.
+    answer = compute()
+    cache.set(key, (generation, answer), timeout=timeout)
+    return answer
+
+
+def _new_generation() -> None:
+    cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def report_cache_invalidate() -> None:
+    """Start a new generation now and again when the current transaction commits.
+
+    Now: a read later in the same transaction must not get the answer from before the write.
+    At commit: an answer another request computed meanwhile, from the data as it was before
+    this commit, must not survive it.
+    """
+    _new_generation()
+    transaction.on_commit(_new_generation)
