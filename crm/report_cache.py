@@ -2,11 +2,12 @@
 
 Both read the whole opportunity table (about a second at 1M rows), while the answer only
 changes when the data does. An answer is stored under its parameters together with the
-cache's current *generation*; every write through the service (opportunity create, update,
-delete) and every admin write of a customer or a revenue row starts a new generation (at
-the write and again at its commit), so the next request computes afresh. Writes made by
-other tools directly in MySQL are not seen by the service: an answer is kept at most
-``REPORT_CACHE_SECONDS`` (default 60; 0 turns the cache off), which bounds their staleness.
+cache's current *generation*; every write through the services (opportunities, customers,
+revenue rows: the API, workbook imports) and every admin write of a customer or a revenue
+row starts a new generation (at the write and again at its commit), so the next request
+computes afresh. Writes made by other tools directly in MySQL are not seen by the service:
+an answer is kept at most ``REPORT_CACHE_SECONDS`` (default 60; 0 turns the cache off),
+which bounds their staleness.
 
 The generation lives in the same cache as the answers, so invalidation reaches every worker
 when the cache is shared (the database cache outside local, or Redis); with the per-process

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from ..choices import Area
 from ..models import Customer
+from ..report_cache import report_cache_invalidate
 from .history import change_record, row_values
 from .opportunities import vocabulary_message
 
@@ -156,6 +157,7 @@ def customer_create(**fields: Any) -> Customer:
     except IntegrityError as exc:
         raise _customer_exists_error(values["cid"]) from exc
     change_record(instance=customer, before=None)
+    report_cache_invalidate()
     return customer
 
 
@@ -179,4 +181,5 @@ def customer_update(*, customer: Customer, **changes: Any) -> Customer:
     if changed:
         current.save(update_fields=sorted(changed))
         change_record(instance=current, before=before)
+        report_cache_invalidate()
     return current

@@ -14,6 +14,7 @@ from django.db import models, transaction
 from ..choices import Area
 from ..forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from ..models import RevenueActual, RevenueTarget
+from ..report_cache import report_cache_invalidate
 from .history import change_record, row_values
 from .opportunities import vocabulary_message
 
@@ -99,6 +100,7 @@ def _upsert(model, key: dict, column: str, value: Decimal) -> tuple[models.Model
         row = model(**key, **{column: value})
         row.save(force_insert=True)
         change_record(instance=row, before=None)
+        report_cache_invalidate()
         return row, "created"
     if getattr(current, column) == value:
         return current, "unchanged"
@@ -106,6 +108,7 @@ def _upsert(model, key: dict, column: str, value: Decimal) -> tuple[models.Model
     setattr(current, column, value)
     current.save(update_fields=[column])
     change_record(instance=current, before=before)
+    report_cache_invalidate()
     return current, "updated"
 
 
