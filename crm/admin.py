@@ -19,6 +19,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
 from crm import services
+from crm.admin_history import HistoryPageMixin, RecordedSaveMixin  # also registers "Changes"
 from crm.choices import fiscal_year_bounds, fiscal_year_of
 from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Import workbook")
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
@@ -131,7 +132,9 @@ class OpportunityInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdmin):
+class CustomerAdmin(
+    HistoryPageMixin, InvalidatesReportsMixin, RecordedSaveMixin, CsvExportMixin, admin.ModelAdmin
+):
     list_display = (
         "cid",
         "customer_name",
@@ -269,7 +272,7 @@ class _SaveRefused(Exception):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(CsvExportMixin, admin.ModelAdmin):
+class OpportunityAdmin(HistoryPageMixin, CsvExportMixin, admin.ModelAdmin):
     form = OpportunityAdminForm
     list_display = (
         "opportunity_name",
@@ -383,7 +386,9 @@ class FiscalYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(RevenueActual)
-class RevenueActualAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdmin):
+class RevenueActualAdmin(
+    HistoryPageMixin, InvalidatesReportsMixin, RecordedSaveMixin, CsvExportMixin, admin.ModelAdmin
+):
     list_display = ("area", "month", "revenue")
     list_filter = ("area", FiscalYearFilter)
     date_hierarchy = "month"
@@ -392,7 +397,9 @@ class RevenueActualAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdm
 
 
 @admin.register(RevenueTarget)
-class RevenueTargetAdmin(InvalidatesReportsMixin, CsvExportMixin, admin.ModelAdmin):
+class RevenueTargetAdmin(
+    HistoryPageMixin, InvalidatesReportsMixin, RecordedSaveMixin, CsvExportMixin, admin.ModelAdmin
+):
     list_display = ("area", "fiscal_year", "fiscal_year_period", "target")
     list_filter = ("area", "fiscal_year")
     search_fields = ("area",)

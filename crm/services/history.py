@@ -30,7 +30,7 @@ from .write_context import WriteContext, write_context_current
 
 # --- Recording ---------------------------------------------------------------------------
 
-_ENTITY_OF_MODEL: dict[type[models.Model], str] = {
+ENTITY_OF_MODEL: dict[type[models.Model], str] = {
     Opportunity: Change.Entity.OPPORTUNITY,
     Customer: Change.Entity.CUSTOMER,
     RevenueActual: Change.Entity.REVENUE_ACTUAL,
@@ -96,7 +96,7 @@ def change_record(
     context = write_context_current() or WriteContext()
     cid, area = _cid_and_area(instance)
     return Change.objects.create(
-        entity=_ENTITY_OF_MODEL[type(instance)],
+        entity=ENTITY_OF_MODEL[type(instance)],
         key=str(instance.pk),
         cid=cid,
         area=area,
