@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -35,7 +36,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.models import Customer, Opportunity
+from crm.models import Change, ChangeSequence, Customer, Opportunity
 from crm.services import EDITORS_GROUP, READERS_GROUP, api_user_ensure, opportunity_create, opportunity_update
 
 FISCAL_YEAR, AS_OF = 2025, "2024-12-15"
@@ -592,9 +593,15 @@ def writes_section(bench: Bench) -> None:
 
     floor = per(bench.best_of(raw_insert), bench.creates)
     bench.add("create: floor, raw INSERT committed on its own", floor, note="per create")
-    # Issue 12 (change history) adds "with history" variants of each create and update here.
+    with _without_history():
+        bench.add(
+            "create: opportunity_create() service, without history",
+            per(bench.best_of(service_create), bench.creates),
+            floor,
+            "per create",
+        )
     for label, run in (
-        ("create: opportunity_create() service", service_create),
+        ("create: opportunity_create() service (with history)", service_create),
         ("create: POST /api/opportunities", _posts(bench, "/api/opportunities")),
         ("create: POST with Idempotency-Key", _posts(bench, "/api/opportunities", keyed=True)),
     ):
@@ -632,11 +639,68 @@ def writes_section(bench: Bench) -> None:
 
     floor = per(bench.best_of(raw_update), len(targets))
     bench.add("update: floor, raw UPDATE committed on its own", floor, note="per update")
+    with _without_history():
+        bench.add(
+            "update: opportunity_update() service, without history",
+            per(bench.best_of(service_update), len(targets)),
+            floor,
+            "per update",
+        )
     for label, run in (
-        ("update: opportunity_update() service", service_update),
+        ("update: opportunity_update() service (with history)", service_update),
         ("update: PATCH /api/opportunities/{oid}", api_update),
     ):
         bench.add(label, per(bench.best_of(run), len(targets)), floor, "per update")
+    _change_feed_pages(bench)
+
+
+def _without_history():
+    """The services with the history INSERT left out: what recording costs, side by side."""
+    return mock.patch("crm.services.opportunities.change_record", lambda **kwargs: None)
+
+
+def _change_feed_pages(bench: Bench) -> None:
+    """GET /api/changes?page_size=100 at position 0 and near the end of as many entries as opportunities."""
+    total = max(bench.opportunities, 200)
+    existing = Change.objects.count()
+    batch = 5000
+    at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    start = time.perf_counter()
+    for first in range(existing, total, batch):
+        Change.objects.bulk_create(
+            Change(
+                entity=Change.Entity.OPPORTUNITY,
+                key=f"{n:032x}",
+                cid=1,
+                area="France",
+                action=Change.Action.UPDATED,
+                changes={"probability": [n % 100, (n + 1) % 100]},
+                actor="bench",
+                source=Change.Source.COMMAND,
+                at=at,
+            )
+            for n in range(first, min(first + batch, total))
+        )
+    # Give them positions as the feed would (in batches of the sequencer's size).
+    from crm.services import change_sequence
+
+    while Change.objects.filter(position__isnull=True).exists():
+        change_sequence(batch=batch)
+    setup = time.perf_counter() - start
+    last = ChangeSequence.objects.get().last_position
+    first_page = bench.best_of(lambda: bench.get(bench.reader, "/api/changes?page_size=100&position=0"))
+    bench.add(
+        "feed: floor, GET /api/changes?page_size=100 at position 0",
+        first_page,
+        note=f"{last} entries (written and sequenced in {setup:.1f} s)",
+    )
+    deep = last - 100
+    bench.add(
+        "feed: GET /api/changes?page_size=100 at the last page",
+        bench.best_of(lambda: bench.get(bench.reader, f"/api/changes?page_size=100&position={deep}")),
+        first_page,
+        f"position {deep}; ratio to the page at position 0",
+    )
 
 
 # Sections run in this order.

@@ -53,12 +53,16 @@ FIGURES = [
     ("requests", "floor: bare DRF view, token auth, one INSERT"),
     ("requests", "POST /api/opportunities"),
     ("writes", "create: floor, raw INSERT committed on its own"),
-    ("writes", "create: opportunity_create() service"),
+    ("writes", "create: opportunity_create() service, without history"),
+    ("writes", "create: opportunity_create() service (with history)"),
     ("writes", "create: POST /api/opportunities"),
     ("writes", "create: POST with Idempotency-Key"),
     ("writes", "update: floor, raw UPDATE committed on its own"),
-    ("writes", "update: opportunity_update() service"),
+    ("writes", "update: opportunity_update() service, without history"),
+    ("writes", "update: opportunity_update() service (with history)"),
     ("writes", "update: PATCH /api/opportunities/{oid}"),
+    ("writes", "feed: floor, GET /api/changes?page_size=100 at position 0"),
+    ("writes", "feed: GET /api/changes?page_size=100 at the last page"),
 ]
 SMALL = ["--opportunities", "300", "--customers", "30", "--repeat", "1", "--creates", "2"]
 MEASURED = re.compile(
@@ -101,6 +105,6 @@ def test_the_benchmark_prints_every_figure_with_its_floor_and_ratio():
         measured = MEASURED.match(tail)
         assert measured, line
         assert (measured["ratio"] is None) == figure.startswith(
-            ("floor", "create: floor", "update: floor")
+            ("floor", "create: floor", "update: floor", "feed: floor")
         ), line
     assert printed == [(s, f) for s, f in FIGURES]
