@@ -177,8 +177,9 @@ class CustomerFilter(StrictFilterSet):
 # --- Opportunities -----------------------------------------------------------------------
 
 
-class OpportunityFilter(StrictFilterSet):
-    cid = CidFilter(field_name="customer_id", help_text="Customer id.")
+class CustomerOpportunityFilter(StrictFilterSet):
+    """The filters of one customer's opportunities: its ``cid`` is in the path, so not a parameter."""
+
     status = django_filters.ChoiceFilter(choices=Status.choices)
     product = django_filters.ChoiceFilter(choices=Product.choices)
     forecast_category = django_filters.ChoiceFilter(choices=ForecastCategory.choices)
@@ -215,6 +216,13 @@ class OpportunityFilter(StrictFilterSet):
     class Meta:
         model = Opportunity
         fields = []
+
+
+class OpportunityFilter(CustomerOpportunityFilter):
+    cid = CidFilter(field_name="customer_id", help_text="Customer id.")
+
+    class Meta(CustomerOpportunityFilter.Meta):
+        pass
 
 
 # --- Change history --------------------------------------------------------------------------

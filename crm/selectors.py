@@ -15,9 +15,16 @@ from .choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, Forec
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 from .data_quality import DataQualityReport, data_quality_compute
-from .filters import ChangeFilter, CustomerFilter, OpportunityFilter, RevenueActualFilter, RevenueTargetFilter
+from .filters import (
+    ChangeFilter,
+    CustomerFilter,
+    CustomerOpportunityFilter,
+    OpportunityFilter,
+    RevenueActualFilter,
+    RevenueTargetFilter,
+)
 from .forecast import Forecast, forecast_compute, forecast_period
-from .ids import int_id
+from .ids import int_id, is_oid
 from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 from .report_cache import report_cached
 from .services.history import change_sequence
@@ -85,15 +92,26 @@ def customer_get(*, cid: int | str) -> Customer | None:
 
 
 def opportunity_list(*, filters=None, customer: Customer | None = None) -> QuerySet[Opportunity]:
-    """Opportunities with their customer (one query), filtered by OpportunityFilter's parameters."""
+    """Opportunities with their customer (one query), filtered by OpportunityFilter's parameters.
+
+    For one ``customer`` the filters are CustomerOpportunityFilter's: no ``cid`` parameter.
+    """
     queryset = Opportunity.objects.select_related("customer")
-    if customer is not None:
-        queryset = queryset.filter(customer=customer)
-    return _filtered(OpportunityFilter, filters, queryset)
+    if customer is None:
+        return _filtered(OpportunityFilter, filters, queryset)
+    return _filtered(CustomerOpportunityFilter, filters, queryset.filter(customer=customer))
 
 
 def opportunity_get(*, oid: str) -> Opportunity | None:
-    return Opportunity.objects.select_related("customer").filter(oid=oid).first()
+    """The opportunity with exactly this oid; None for an unknown or malformed one (no query then).
+
+    The database compares CHAR columns through their collation (case- and accent-insensitive,
+    trailing spaces ignored on MySQL): the row found must also carry this very oid.
+    """
+    if not is_oid(oid):
+        return None
+    opportunity = Opportunity.objects.select_related("customer").filter(oid=oid).first()
+    return opportunity if opportunity is not None and opportunity.oid == oid else None
 
 
 def vocabulary_get() -> dict:

@@ -35,10 +35,34 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description='The `ETag` of the version read, e.g. `"3f2a…"`. If the opportunity changed since, '
-    "the answer is 412 and nothing changes. Without the header the update proceeds.",
+    "the answer is 412 and nothing changes. Without the header (or with `*`) the write proceeds.",
 )
 ETAG_HEADER = OpenApiResponse(
     OpportunitySerializer, description="The opportunity; `ETag` header: its version."
+)
+# Response headers, so generated clients can read them (not only the prose).
+ETAG_RESPONSE_HEADER = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The version of the opportunity returned, e.g. `"3f2a…"`: send it back as `If-Match`. '
+    "Absent on a replayed create (`Idempotent-Replayed: true`).",
+)
+LOCATION_RESPONSE_HEADER = OpenApiParameter(
+    "Location",
+    str,
+    OpenApiParameter.HEADER,
+    response=[201],
+    description="The created opportunity's URL.",
+)
+IDEMPOTENT_REPLAYED_RESPONSE_HEADER = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    response=[201],
+    description="`true` when this is the stored answer of an earlier request with the same "
+    "`Idempotency-Key` (nothing was created now); absent otherwise.",
 )
 
 OPPORTUNITY_EXAMPLE = {
@@ -65,7 +89,10 @@ WRITE_ERRORS = {
     ),
 }
 OID_PARAMETER = OpenApiParameter(
-    "oid", str, OpenApiParameter.PATH, description="Opportunity id (32 hex digits)."
+    "oid",
+    {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    OpenApiParameter.PATH,
+    description="Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404).",
 )
 NOT_FOUND = OpenApiResponse(ErrorResponse404Serializer, description="No opportunity with this oid.")
 STALE = OpenApiResponse(
@@ -83,7 +110,7 @@ _viewset = extend_schema_view(
     ),
     retrieve=extend_schema(
         summary="One opportunity",
-        parameters=[OID_PARAMETER],
+        parameters=[OID_PARAMETER, ETAG_RESPONSE_HEADER],
         responses={200: ETAG_HEADER, 404: NOT_FOUND},
         examples=[OpenApiExample("An opportunity", value=OPPORTUNITY_EXAMPLE, response_only=True)],
     ),
@@ -96,7 +123,12 @@ _viewset = extend_schema_view(
             "`customer_name`, `area`, `created_at`, `updated_at` are ignored. Answers 201 with `Location` "
             "and `ETag`."
         ),
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[
+            IDEMPOTENCY_KEY_PARAMETER,
+            ETAG_RESPONSE_HEADER,
+            LOCATION_RESPONSE_HEADER,
+            IDEMPOTENT_REPLAYED_RESPONSE_HEADER,
+        ],
         request=OpportunityInputSerializer,
         responses={201: ETAG_HEADER, **WRITE_ERRORS},
     ),
@@ -106,7 +138,7 @@ _viewset = extend_schema_view(
             "Same body and rules as create. Omitted `probability`/`forecast_category` take the status "
             "default."
         ),
-        parameters=[OID_PARAMETER, IF_MATCH_PARAMETER],
+        parameters=[OID_PARAMETER, IF_MATCH_PARAMETER, ETAG_RESPONSE_HEADER],
         request=OpportunityInputSerializer,
         responses={200: ETAG_HEADER, 404: NOT_FOUND, 412: STALE},
     ),
@@ -116,14 +148,18 @@ _viewset = extend_schema_view(
             "Only the fields sent change; the rules apply to the resulting record. A new `status` without "
             "`probability`/`forecast_category` takes the new status's defaults for them."
         ),
-        parameters=[OID_PARAMETER, IF_MATCH_PARAMETER],
+        parameters=[OID_PARAMETER, IF_MATCH_PARAMETER, ETAG_RESPONSE_HEADER],
         request=OpportunityInputSerializer(partial=True),
         responses={200: ETAG_HEADER, 404: NOT_FOUND, 412: STALE},
     ),
     destroy=extend_schema(
         summary="Delete an opportunity",
-        parameters=[OID_PARAMETER],
-        responses={204: OpenApiResponse(description="Deleted."), 404: NOT_FOUND},
+        description=(
+            "With `If-Match`, only the version read is deleted: a changed opportunity is a 412 and stays. "
+            "Of concurrent deletes of one opportunity exactly one answers 204; the others 404."
+        ),
+        parameters=[OID_PARAMETER, IF_MATCH_PARAMETER],
+        responses={204: OpenApiResponse(description="Deleted."), 404: NOT_FOUND, 412: STALE},
     ),
 )
 # Codes the service's rules raise (crm/services/opportunities.py), which no serializer field declares.

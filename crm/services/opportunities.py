@@ -345,13 +345,23 @@ def opportunity_update(
 
 
 @transaction.atomic
-def opportunity_delete(*, opportunity: Opportunity) -> None:
+def opportunity_delete(*, opportunity: Opportunity, expected_versions: Collection[str] | None = None) -> bool:
+    """Delete the opportunity; False when it was already gone (another request deleted it).
+
+    The same version check as opportunity_update, under the same row lock: with
+    ``expected_versions`` given and the stored version not among them, OpportunityChanged is
+    raised and nothing is deleted. Of several concurrent deletes of one row exactly one
+    returns True: the others wait for its lock, then find no row.
+    """
     # Read under the lock: the history records the values deleted, not the caller's copy.
     current = (
         Opportunity.objects.select_for_update().select_related("customer").filter(oid=opportunity.oid).first()
     )
     if current is None:
-        return
-    Opportunity.objects.filter(oid=current.oid).delete()
+        return False
+    if expected_versions is not None and opportunity_version(current) not in expected_versions:
+        raise OpportunityChanged(current.oid)
+    deleted, _ = Opportunity.objects.filter(oid=current.oid).delete()
     change_record(instance=current, before=row_values(current), deleted=True)
     report_cache_invalidate()
+    return deleted > 0

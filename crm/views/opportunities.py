@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import Conflict, PreconditionFailed, UnprocessableEntity
-from ..filters import OpportunityFilter
+from ..filters import CustomerOpportunityFilter, OpportunityFilter
 from ..models import Opportunity
 from ..openapi import opportunities as schemas
 from ..permissions import ModelPermissions, view_permission
@@ -157,7 +157,14 @@ class OpportunityViewSet(MethodCheckedFirst, SelectorListMixin, viewsets.Generic
         return self.update(request, oid=oid, partial=True)
 
     def destroy(self, request, oid=None):
-        opportunity_delete(opportunity=self._get(oid))
+        try:
+            deleted = opportunity_delete(
+                opportunity=self._get(oid), expected_versions=_if_match_versions(request)
+            )
+        except OpportunityChanged:
+            raise PreconditionFailed() from None
+        if not deleted:
+            raise NotFound("No opportunity with this oid.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -170,7 +177,7 @@ class CustomerOpportunityListView(
     queryset = Opportunity.objects.none()
     permission_classes = [ModelPermissions, view_permission("crm.view_customer")]
     serializer_class = OpportunitySerializer
-    filterset_class = OpportunityFilter
+    filterset_class = CustomerOpportunityFilter
     selector = staticmethod(opportunity_list)
 
     def get(self, request, cid: str):
