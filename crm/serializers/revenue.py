@@ -4,12 +4,24 @@ from decimal import ROUND_HALF_UP
 
 from rest_framework import serializers
 
+from ..choices import Area
 from ..data_quality import ERROR, WARNING
 from ..forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from ..models import RevenueActual, RevenueTarget
 
 
+def _area_as_stored():
+    # A plain string, not the five-value enum the model's choices would give: rows written by
+    # other tools may hold another area ("Belgium"), and a read is never refused for it, so a
+    # client generated from the schema must accept any text here too.
+    return serializers.CharField(
+        read_only=True, help_text="The area as stored: normally one of " + ", ".join(Area.values) + "."
+    )
+
+
 class RevenueActualSerializer(serializers.ModelSerializer):
+    area = _area_as_stored()
+
     class Meta:
         model = RevenueActual
         fields = ("id", "area", "month", "revenue")
@@ -17,6 +29,8 @@ class RevenueActualSerializer(serializers.ModelSerializer):
 
 
 class RevenueTargetSerializer(serializers.ModelSerializer):
+    area = _area_as_stored()
+
     class Meta:
         model = RevenueTarget
         fields = ("id", "area", "fiscal_year", "target")

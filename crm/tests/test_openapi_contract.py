@@ -50,3 +50,34 @@ def test_a_customers_opportunities_declare_cid_once_as_a_list(paths):
     operation = paths["/api/customers/{cid}/opportunities"]["get"]
     assert [(p["name"], p["in"]) for p in operation["parameters"] if p["name"] == "cid"] == [("cid", "path")]
     assert operation["operationId"] == "customers_opportunities_list"
+
+
+VOCABULARY_FIELDS = {"area", "status", "product", "forecast_category"}
+
+
+def _output_schemas(openapi_schema):
+    """Every component a response uses that carries database values.
+
+    Left out: request bodies, error shapes, the vocabulary itself (its lists are the enums), and
+    the import report, whose ``status`` is the import's own outcome, not a column.
+    """
+    return {
+        name: component
+        for name, component in openapi_schema["components"]["schemas"].items()
+        if not name.endswith("Request")
+        and "Error" not in name
+        and name != "Vocabulary"
+        and not name.startswith("Import")
+    }
+
+
+def test_every_read_of_a_vocabulary_column_is_a_plain_string(openapi_schema):
+    """Area, status, product and forecast category are strings in every answer (legacy rows hold any text)."""
+    seen = set()
+    for name, component in _output_schemas(openapi_schema).items():
+        for field, schema in component.get("properties", {}).items():
+            if field in VOCABULARY_FIELDS:
+                seen.add((name, field))
+                assert "$ref" not in schema and "enum" not in schema and "allOf" not in schema, (name, field)
+                assert schema["type"] == "string" or schema.get("type") == ["string", "null"], (name, field)
+    assert {("Opportunity", "area"), ("RevenueActual", "area"), ("RevenueTarget", "area")} <= seen
