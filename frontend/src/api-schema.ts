@@ -185,7 +185,7 @@ export interface paths {
         post?: never;
         /**
          * Delete an opportunity
-         * @description CRM opportunities: read with crm.view_opportunity; write with add/change/delete_opportunity.
+         * @description With `If-Match`, only the version read is deleted: a changed opportunity is a 412 and stays. Of concurrent deletes of one opportunity exactly one answers 204; the others 404.
          */
         delete: operations["opportunities_destroy"];
         options?: never;
@@ -705,22 +705,7 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
-        CustomersOpportunitiesListCidErrorComponent: {
-            /**
-             * @description * `cid` - cid
-             * @enum {string}
-             */
-            attr: "cid";
-            /**
-             * @description * `invalid` - invalid
-             *     * `max_value` - max_value
-             *     * `min_value` - min_value
-             * @enum {string}
-             */
-            code: "invalid" | "max_value" | "min_value";
-            detail: string;
-        };
-        CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListCidErrorComponent"] | components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
+        CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
         CustomersOpportunitiesListErrorResponse400: components["schemas"]["CustomersOpportunitiesListValidationError"] | components["schemas"]["ParseErrorResponse"];
         CustomersOpportunitiesListExpectedCloseDateFromErrorComponent: {
             /**
@@ -1666,7 +1651,7 @@ export interface components {
             code: "invalid" | "max_value" | "min_value";
             detail: string;
         };
-        OpportunitiesListError: components["schemas"]["OpportunitiesListCidErrorComponent"] | components["schemas"]["OpportunitiesListStatusErrorComponent"] | components["schemas"]["OpportunitiesListProductErrorComponent"] | components["schemas"]["OpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesListAreaErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["OpportunitiesListOrderingErrorComponent"] | components["schemas"]["OpportunitiesListLimitErrorComponent"] | components["schemas"]["OpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
+        OpportunitiesListError: components["schemas"]["OpportunitiesListStatusErrorComponent"] | components["schemas"]["OpportunitiesListProductErrorComponent"] | components["schemas"]["OpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesListAreaErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["OpportunitiesListOrderingErrorComponent"] | components["schemas"]["OpportunitiesListCidErrorComponent"] | components["schemas"]["OpportunitiesListLimitErrorComponent"] | components["schemas"]["OpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
         OpportunitiesListErrorResponse400: components["schemas"]["OpportunitiesListValidationError"] | components["schemas"]["ParseErrorResponse"];
         OpportunitiesListExpectedCloseDateFromErrorComponent: {
             /**
@@ -2233,7 +2218,8 @@ export interface components {
         ProductEnum: "Accounting" | "Time Entry" | "Payroll" | "Expenses";
         RevenueActual: {
             readonly id: number;
-            readonly area: components["schemas"]["AreaEnum"];
+            /** @description The area as stored: normally one of France, Germany, Switzerland, Netherlands, UK. */
+            readonly area: string;
             /** Format: date */
             readonly month: string;
             /** Format: decimal */
@@ -2352,7 +2338,8 @@ export interface components {
         };
         RevenueTarget: {
             readonly id: number;
-            readonly area: components["schemas"]["AreaEnum"];
+            /** @description The area as stored: normally one of France, Germany, Switzerland, Netherlands, UK. */
+            readonly area: string;
             readonly fiscal_year: number;
             /** Format: decimal */
             readonly target: string;
@@ -2937,7 +2924,6 @@ export interface operations {
                  *     * `UK` - UK
                  */
                 area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
-                cid?: number;
                 /** @description Close date on or after (YYYY-MM-DD). */
                 expected_close_date_from?: string;
                 /** @description Close date on or before (YYYY-MM-DD). */
@@ -3615,6 +3601,12 @@ export interface operations {
             /** @description The opportunity; `ETag` header: its version. */
             201: {
                 headers: {
+                    /** @description The version of the opportunity returned, e.g. `"3f2a…"`: send it back as `If-Match`. Absent on a replayed create (`Idempotent-Replayed: true`). */
+                    ETag?: string;
+                    /** @description The created opportunity's URL. */
+                    Location?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key` (nothing was created now); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3726,7 +3718,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Opportunity id (32 hex digits). */
+                /** @description Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404). */
                 oid: string;
             };
             cookie?: never;
@@ -3736,6 +3728,8 @@ export interface operations {
             /** @description The opportunity; `ETag` header: its version. */
             200: {
                 headers: {
+                    /** @description The version of the opportunity returned, e.g. `"3f2a…"`: send it back as `If-Match`. Absent on a replayed create (`Idempotent-Replayed: true`). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3829,11 +3823,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The `ETag` of the version read, e.g. `"3f2a…"`. If the opportunity changed since, the answer is 412 and nothing changes. Without the header the update proceeds. */
+                /** @description The `ETag` of the version read, e.g. `"3f2a…"`. If the opportunity changed since, the answer is 412 and nothing changes. Without the header (or with `*`) the write proceeds. */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Opportunity id (32 hex digits). */
+                /** @description Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404). */
                 oid: string;
             };
             cookie?: never;
@@ -3847,6 +3841,8 @@ export interface operations {
             /** @description The opportunity; `ETag` header: its version. */
             200: {
                 headers: {
+                    /** @description The version of the opportunity returned, e.g. `"3f2a…"`: send it back as `If-Match`. Absent on a replayed create (`Idempotent-Replayed: true`). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3948,9 +3944,12 @@ export interface operations {
     opportunities_destroy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of the version read, e.g. `"3f2a…"`. If the opportunity changed since, the answer is 412 and nothing changes. Without the header (or with `*`) the write proceeds. */
+                "If-Match"?: string;
+            };
             path: {
-                /** @description Opportunity id (32 hex digits). */
+                /** @description Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404). */
                 oid: string;
             };
             cookie?: never;
@@ -4013,6 +4012,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse412"];
+                };
+            };
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4051,11 +4059,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The `ETag` of the version read, e.g. `"3f2a…"`. If the opportunity changed since, the answer is 412 and nothing changes. Without the header the update proceeds. */
+                /** @description The `ETag` of the version read, e.g. `"3f2a…"`. If the opportunity changed since, the answer is 412 and nothing changes. Without the header (or with `*`) the write proceeds. */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Opportunity id (32 hex digits). */
+                /** @description Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404). */
                 oid: string;
             };
             cookie?: never;
@@ -4069,6 +4077,8 @@ export interface operations {
             /** @description The opportunity; `ETag` header: its version. */
             200: {
                 headers: {
+                    /** @description The version of the opportunity returned, e.g. `"3f2a…"`: send it back as `If-Match`. Absent on a replayed create (`Idempotent-Replayed: true`). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4723,6 +4733,7 @@ export const pathsApiOpportunitiesGetParametersQueryForecast_categoryValues: Rea
 export const pathsApiOpportunitiesGetParametersQueryOrderingValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["ordering"]> = ["-area", "-cid", "-created_at", "-customer_name", "-est_monthly_revenue", "-expected_close_date", "-forecast_category", "-oid", "-opportunity_name", "-probability", "-product", "-status", "-updated_at", "area", "cid", "created_at", "customer_name", "est_monthly_revenue", "expected_close_date", "forecast_category", "oid", "opportunity_name", "probability", "product", "status", "updated_at"];
 export const pathsApiOpportunitiesGetParametersQueryProductValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["product"]> = ["Accounting", "Expenses", "Payroll", "Time Entry"];
 export const pathsApiOpportunitiesGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["status"]> = ["Closed Lost", "Closed Won", "Negotiation", "Proposal", "Prospecting", "Qualification"];
+export const pathsApiOpportunitiesPostResponses201HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["post"]["responses"]["201"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiRevenueActualsGetParametersQueryAreaValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/revenue/actuals"]["get"]["parameters"]["query"]["area"]> = ["France", "Germany", "Netherlands", "Switzerland", "UK"];
 export const pathsApiRevenueTargetsGetParametersQueryAreaValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/revenue/targets"]["get"]["parameters"]["query"]["area"]> = ["France", "Germany", "Netherlands", "Switzerland", "UK"];
 export const areaEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AreaEnum"]> = ["France", "Germany", "Switzerland", "Netherlands", "UK"];
@@ -4771,8 +4782,6 @@ export const customersListTechnicalSpecialistErrorComponentCodeValues: ReadonlyA
 export const customersListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListValidationError"]["type"]> = ["validation_error"];
 export const customersOpportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["attr"]> = ["area"];
 export const customersOpportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice"];
-export const customersOpportunitiesListCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCidErrorComponent"]["attr"]> = ["cid"];
-export const customersOpportunitiesListCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCidErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
 export const customersOpportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
