@@ -9,17 +9,19 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict, ErrorList
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import Area, ForecastCategory, Product, Status, fiscal_year_bounds
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from .ids import INT_MAX, INT_MIN
 from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
+from .params import FORMAT_PARAM, query_param_errors
 
 # Query parameters a list endpoint reads besides its filters: paging, and DRF's
 # ``format`` switch (``?format=json`` / ``?format=api``).
 PAGING_PARAMS = ("limit", "offset")
-PASSTHROUGH_PARAMS = frozenset({*PAGING_PARAMS, "format"})
+PASSTHROUGH_PARAMS = frozenset({*PAGING_PARAMS, FORMAT_PARAM})
 
 
 class StrictBooleanField(forms.Field):
@@ -42,30 +44,70 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class _VocabularyField(forms.MultipleChoiceField):
+    def to_python(self, value):
+        # An empty value filters nothing, as for every other filter (``?area=``).
+        return [item for item in super().to_python(value) if item != ""]
+
+
+class VocabularyFilter(django_filters.MultipleChoiceFilter):
+    """One or more values of a vocabulary, compared byte for byte (the ``exactly_in`` lookup).
+
+    ``?area=France&area=UK`` means either. Exact, as the forecast and the data-quality report
+    compare: on MySQL the column's collation alone would also return legacy spellings
+    (``closed won`` for ``Closed Won``), which the reports count as outside the vocabulary.
+    """
+
+    def __init__(self, *args, choices, **kwargs):
+        kwargs.setdefault("help_text", "")
+        kwargs["help_text"] = (
+            kwargs["help_text"] + " One or more of the values; repeat the parameter for several "
+            "(e.g. ?x=A&x=B means A or B). Compared exactly."
+        ).strip()
+        super().__init__(*args, choices=choices, **kwargs)
+
+    field_class = _VocabularyField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__exactly_in": sorted(set(value))})
+
+
 class StrictFilterSet(django_filters.FilterSet):
-    """A FilterSet that rejects query parameters it does not know.
+    """A FilterSet that rejects query parameters it does not know, and repeats of one-value ones.
 
     A typo such as ``?aera=France`` would otherwise return every row; ``?page=2`` would
-    return page one. Each unknown parameter becomes an error with its own name as ``attr``.
+    return page one; ``?fiscal_year=2025&fiscal_year=2026`` would answer for 2026 alone. Each
+    such parameter becomes an error with its own name as ``attr`` (crm.params).
     """
 
     passthrough_params = PASSTHROUGH_PARAMS
 
-    def unknown_params(self) -> list[str]:
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not hasattr(data, "getlist"):
+            # A plain dict (a selector called from code): one value per name, as a query string has.
+            data = MultiValueDict(
+                {key: value if isinstance(value, list) else [value] for key, value in data.items()}
+            )
+        super().__init__(data, *args, **kwargs)
+
+    def param_errors(self) -> dict:
         if not self.is_bound:
-            return []
-        return sorted(set(self.data) - set(self.filters) - self.passthrough_params)
+            return {}
+        multi = {
+            name for name, f in self.filters.items() if isinstance(f, django_filters.MultipleChoiceFilter)
+        }
+        return query_param_errors(self.data, known={*self.filters, *self.passthrough_params}, multi=multi)
 
     def is_valid(self) -> bool:
-        return super().is_valid() and not self.unknown_params()
+        return super().is_valid() and not self.param_errors()
 
     @property
     def errors(self) -> ErrorDict:
         errors = ErrorDict(super().errors)
-        for param in self.unknown_params():
-            errors[param] = ErrorList(
-                [ValidationError(f"Unknown query parameter '{param}'.", code="unknown_parameter")]
-            )
+        for param, param_errors in self.param_errors().items():
+            errors[param] = ErrorList(param_errors)
         return errors
 
 
@@ -117,7 +159,7 @@ class FiscalYearFilter(BoundedIntegerFilter):
 
 
 class RevenueActualFilter(StrictFilterSet):
-    area = django_filters.ChoiceFilter(choices=Area.choices)
+    area = VocabularyFilter(choices=Area.choices)
     fiscal_year = FiscalYearFilter(
         method="filter_fiscal_year", label="Fiscal year (FY2025 = months 2024-07 .. 2025-06)."
     )
@@ -138,7 +180,7 @@ class RevenueActualFilter(StrictFilterSet):
 
 
 class RevenueTargetFilter(StrictFilterSet):
-    area = django_filters.ChoiceFilter(choices=Area.choices)
+    area = VocabularyFilter(choices=Area.choices)
     fiscal_year = FiscalYearFilter(field_name="fiscal_year")
 
     class Meta:
@@ -151,11 +193,19 @@ CUSTOMER_COLUMNS = tuple(field.column for field in Customer._meta.concrete_field
 
 
 class CustomerFilter(StrictFilterSet):
-    area = django_filters.ChoiceFilter(choices=Area.choices, help_text="Exactly one of the five areas.")
-    account_executive = django_filters.CharFilter(help_text="Exact name of the account executive.")
-    technical_specialist = django_filters.CharFilter(help_text="Exact name of the technical specialist.")
-    industry = django_filters.CharFilter(help_text="Exact industry.")
-    contract_type = django_filters.CharFilter(help_text="Exact contract type.")
+    area = VocabularyFilter(choices=Area.choices, help_text="The customer's area.")
+    # Exact, byte for byte, on every backend (MySQL's collation would ignore case and accents).
+    account_executive = django_filters.CharFilter(
+        lookup_expr="exactly",
+        help_text="The account executive's name, exactly as stored (case and accents count).",
+    )
+    technical_specialist = django_filters.CharFilter(
+        lookup_expr="exactly", help_text="The technical specialist's name, exactly as stored."
+    )
+    industry = django_filters.CharFilter(lookup_expr="exactly", help_text="The industry, exactly as stored.")
+    contract_type = django_filters.CharFilter(
+        lookup_expr="exactly", help_text="The contract type, exactly as stored."
+    )
     is_active = StrictBooleanFilter(help_text="true, false, 1 or 0.")
     is_key_account = StrictBooleanFilter(help_text="true, false, 1 or 0.")
     search = django_filters.CharFilter(
@@ -180,10 +230,10 @@ class CustomerFilter(StrictFilterSet):
 class CustomerOpportunityFilter(StrictFilterSet):
     """The filters of one customer's opportunities: its ``cid`` is in the path, so not a parameter."""
 
-    status = django_filters.ChoiceFilter(choices=Status.choices)
-    product = django_filters.ChoiceFilter(choices=Product.choices)
-    forecast_category = django_filters.ChoiceFilter(choices=ForecastCategory.choices)
-    area = django_filters.ChoiceFilter(
+    status = VocabularyFilter(choices=Status.choices)
+    product = VocabularyFilter(choices=Product.choices)
+    forecast_category = VocabularyFilter(choices=ForecastCategory.choices)
+    area = VocabularyFilter(
         field_name="customer__area", choices=Area.choices, help_text="The customer's area."
     )
     expected_close_date_from = django_filters.DateFilter(

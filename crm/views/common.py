@@ -1,4 +1,4 @@
-"""Shared pieces of the API views: the selector-backed list, the 405-first check."""
+"""Shared pieces of the API views: the selector-backed list, the 405-first check, the query check."""
 
 from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
@@ -6,6 +6,7 @@ from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 
 from ..pagination import OptInLimitOffsetPagination
+from ..params import FORMAT_PARAM, query_param_errors
 
 
 class SelectorListMixin:
@@ -49,6 +50,26 @@ class SelectorListMixin:
             return Response(self.get_serializer(rows, many=True).data)
         page = self.paginator.paginate_queryset(rows, request, view=self)
         return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class QueryParamsChecked:
+    """Every endpoint but a list reads only ``query_params_read`` (and ``format``), each once.
+
+    Anything else is a 400 naming it (crm.params), as the lists' FilterSets answer for theirs:
+    ``GET /api/opportunities/<oid>?fields=x`` or ``/api/forecast?year=2025`` is a mistake to
+    report, not a parameter to ignore. Checked after authentication and permissions, so a
+    caller without access learns nothing from it.
+    """
+
+    query_params_read: frozenset[str] = frozenset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "action", None) == "list":
+            return  # the list's FilterSet checks its own parameters, with its filters' errors
+        errors = query_param_errors(request.query_params, known={*self.query_params_read, FORMAT_PARAM})
+        if errors:
+            raise ValidationError(errors)
 
 
 class MethodCheckedFirst:

@@ -11,11 +11,11 @@ from ..openapi import customers as schemas
 from ..rendering import PreEncodedJSONRenderer, encode_rows
 from ..selectors import customer_get, customer_list
 from ..serializers import CUSTOMER_FIELDS, CustomerSerializer, customer_rows_to_dicts
-from .common import MethodCheckedFirst, SelectorListMixin
+from .common import MethodCheckedFirst, QueryParamsChecked, SelectorListMixin
 
 
 @schemas.customer_viewset
-class CustomerViewSet(MethodCheckedFirst, SelectorListMixin, viewsets.GenericViewSet):
+class CustomerViewSet(MethodCheckedFirst, QueryParamsChecked, SelectorListMixin, viewsets.GenericViewSet):
     """The customer roster, read-only: customers are maintained in the source system."""
 
     # The permission class reads the model from here (crm.view_customer); data comes from the selectors.

@@ -32,7 +32,7 @@ from ..services import (
     opportunity_update,
     opportunity_version,
 )
-from .common import MethodCheckedFirst, SelectorListMixin
+from .common import MethodCheckedFirst, QueryParamsChecked, SelectorListMixin
 
 
 def _etag(opportunity: Opportunity) -> str:
@@ -74,7 +74,7 @@ def _represent(opportunity: Opportunity) -> dict:
 
 
 @schemas.opportunity_viewset
-class OpportunityViewSet(MethodCheckedFirst, SelectorListMixin, viewsets.GenericViewSet):
+class OpportunityViewSet(MethodCheckedFirst, QueryParamsChecked, SelectorListMixin, viewsets.GenericViewSet):
     """CRM opportunities: read with crm.view_opportunity; write with add/change/delete_opportunity."""
 
     # The permission class reads the model from here; data comes from selectors and services.
@@ -190,7 +190,7 @@ class CustomerOpportunityListView(
         return {"customer": self.customer}
 
 
-class VocabularyView(APIView):
+class VocabularyView(QueryParamsChecked, APIView):
     permission_classes = [IsAuthenticated]
 
     @schemas.vocabulary_get

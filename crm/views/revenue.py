@@ -19,7 +19,7 @@ from ..serializers import (
     RevenueActualSerializer,
     RevenueTargetSerializer,
 )
-from .common import SelectorListMixin
+from .common import QueryParamsChecked, SelectorListMixin
 
 
 @schemas.revenue_actual_viewset
@@ -50,8 +50,10 @@ def _period(request) -> dict:
     return params.validated_data
 
 
-class _PeriodReportView(APIView):
+class _PeriodReportView(QueryParamsChecked, APIView):
     """A report over one fiscal-year period: parse fiscal_year/as_of, compute, serialize."""
+
+    query_params_read = frozenset(ForecastQuerySerializer().fields)
 
     report = None  # staticmethod(selector taking fiscal_year=, as_of=)
     serializer_class = None
