@@ -554,9 +554,10 @@ export interface components {
             attr: "area";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         CustomersListContractTypeErrorComponent: {
@@ -700,9 +701,10 @@ export interface components {
             attr: "area";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
@@ -741,9 +743,10 @@ export interface components {
             attr: "forecast_category";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         CustomersOpportunitiesListLimitErrorComponent: {
@@ -799,9 +802,10 @@ export interface components {
             attr: "product";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         CustomersOpportunitiesListStatusErrorComponent: {
@@ -812,9 +816,10 @@ export interface components {
             attr: "status";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         CustomersOpportunitiesListValidationError: {
@@ -1631,9 +1636,10 @@ export interface components {
             attr: "area";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         OpportunitiesListCidErrorComponent: {
@@ -1687,9 +1693,10 @@ export interface components {
             attr: "forecast_category";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         OpportunitiesListLimitErrorComponent: {
@@ -1745,9 +1752,10 @@ export interface components {
             attr: "product";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         OpportunitiesListStatusErrorComponent: {
@@ -1758,9 +1766,10 @@ export interface components {
             attr: "status";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         OpportunitiesListValidationError: {
@@ -2248,9 +2257,10 @@ export interface components {
             attr: "area";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         RevenueActualsListError: components["schemas"]["RevenueActualsListAreaErrorComponent"] | components["schemas"]["RevenueActualsListFiscalYearErrorComponent"] | components["schemas"]["RevenueActualsListMonthFromErrorComponent"] | components["schemas"]["RevenueActualsListMonthToErrorComponent"] | components["schemas"]["RevenueActualsListLimitErrorComponent"] | components["schemas"]["RevenueActualsListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
@@ -2367,9 +2377,10 @@ export interface components {
             attr: "area";
             /**
              * @description * `invalid_choice` - invalid_choice
+             *     * `invalid_list` - invalid_list
              * @enum {string}
              */
-            code: "invalid_choice";
+            code: "invalid_choice" | "invalid_list";
             detail: string;
         };
         RevenueTargetsListError: components["schemas"]["RevenueTargetsListAreaErrorComponent"] | components["schemas"]["RevenueTargetsListFiscalYearErrorComponent"] | components["schemas"]["RevenueTargetsListLimitErrorComponent"] | components["schemas"]["RevenueTargetsListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
@@ -2656,10 +2667,10 @@ export interface operations {
     customers_list: {
         parameters: {
             query?: {
-                /** @description Exact name of the account executive. */
+                /** @description The account executive's name, exactly as stored (case and accents count). */
                 account_executive?: string;
                 /**
-                 * @description Exactly one of the five areas.
+                 * @description The customer's area. One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
                  *
                  *     * `France` - France
                  *     * `Germany` - Germany
@@ -2667,10 +2678,10 @@ export interface operations {
                  *     * `Netherlands` - Netherlands
                  *     * `UK` - UK
                  */
-                area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
-                /** @description Exact contract type. */
+                area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
+                /** @description The contract type, exactly as stored. */
                 contract_type?: string;
-                /** @description Exact industry. */
+                /** @description The industry, exactly as stored. */
                 industry?: string;
                 /** @description true, false, 1 or 0. */
                 is_active?: boolean;
@@ -2709,7 +2720,7 @@ export interface operations {
                 ordering?: ("-account_executive" | "-area" | "-cid" | "-contract_end_date" | "-contract_start_date" | "-contract_type" | "-customer_name" | "-industry" | "-is_active" | "-is_key_account" | "-technical_specialist" | "account_executive" | "area" | "cid" | "contract_end_date" | "contract_start_date" | "contract_type" | "customer_name" | "industry" | "is_active" | "is_key_account" | "technical_specialist")[];
                 /** @description Case-insensitive substring of the customer name. */
                 search?: string;
-                /** @description Exact name of the technical specialist. */
+                /** @description The technical specialist's name, exactly as stored. */
                 technical_specialist?: string;
             };
             header?: never;
@@ -2915,7 +2926,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The customer's area.
+                 * @description The customer's area. One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
                  *
                  *     * `France` - France
                  *     * `Germany` - Germany
@@ -2923,19 +2934,21 @@ export interface operations {
                  *     * `Netherlands` - Netherlands
                  *     * `UK` - UK
                  */
-                area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
+                area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
                 /** @description Close date on or after (YYYY-MM-DD). */
                 expected_close_date_from?: string;
                 /** @description Close date on or before (YYYY-MM-DD). */
                 expected_close_date_to?: string;
                 /**
-                 * @description * `Pipeline` - Pipeline
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `Pipeline` - Pipeline
                  *     * `Best Case` - Best Case
                  *     * `Commit` - Commit
                  *     * `Closed` - Closed
                  *     * `Omitted` - Omitted
                  */
-                forecast_category?: "Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null;
+                forecast_category?: ("Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null)[];
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
                 /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
@@ -2972,21 +2985,25 @@ export interface operations {
                  */
                 ordering?: ("-area" | "-cid" | "-created_at" | "-customer_name" | "-est_monthly_revenue" | "-expected_close_date" | "-forecast_category" | "-oid" | "-opportunity_name" | "-probability" | "-product" | "-status" | "-updated_at" | "area" | "cid" | "created_at" | "customer_name" | "est_monthly_revenue" | "expected_close_date" | "forecast_category" | "oid" | "opportunity_name" | "probability" | "product" | "status" | "updated_at")[];
                 /**
-                 * @description * `Accounting` - Accounting
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `Accounting` - Accounting
                  *     * `Time Entry` - Time Entry
                  *     * `Payroll` - Payroll
                  *     * `Expenses` - Expenses
                  */
-                product?: "Accounting" | "Expenses" | "Payroll" | "Time Entry";
+                product?: ("Accounting" | "Expenses" | "Payroll" | "Time Entry")[];
                 /**
-                 * @description * `Prospecting` - Prospecting
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `Prospecting` - Prospecting
                  *     * `Qualification` - Qualification
                  *     * `Proposal` - Proposal
                  *     * `Negotiation` - Negotiation
                  *     * `Closed Won` - Closed Won
                  *     * `Closed Lost` - Closed Lost
                  */
-                status?: "Closed Lost" | "Closed Won" | "Negotiation" | "Proposal" | "Prospecting" | "Qualification";
+                status?: ("Closed Lost" | "Closed Won" | "Negotiation" | "Proposal" | "Prospecting" | "Qualification")[];
             };
             header?: never;
             path: {
@@ -3412,7 +3429,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The customer's area.
+                 * @description The customer's area. One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
                  *
                  *     * `France` - France
                  *     * `Germany` - Germany
@@ -3420,20 +3437,22 @@ export interface operations {
                  *     * `Netherlands` - Netherlands
                  *     * `UK` - UK
                  */
-                area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
+                area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
                 cid?: number;
                 /** @description Close date on or after (YYYY-MM-DD). */
                 expected_close_date_from?: string;
                 /** @description Close date on or before (YYYY-MM-DD). */
                 expected_close_date_to?: string;
                 /**
-                 * @description * `Pipeline` - Pipeline
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `Pipeline` - Pipeline
                  *     * `Best Case` - Best Case
                  *     * `Commit` - Commit
                  *     * `Closed` - Closed
                  *     * `Omitted` - Omitted
                  */
-                forecast_category?: "Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null;
+                forecast_category?: ("Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null)[];
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
                 /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
@@ -3470,21 +3489,25 @@ export interface operations {
                  */
                 ordering?: ("-area" | "-cid" | "-created_at" | "-customer_name" | "-est_monthly_revenue" | "-expected_close_date" | "-forecast_category" | "-oid" | "-opportunity_name" | "-probability" | "-product" | "-status" | "-updated_at" | "area" | "cid" | "created_at" | "customer_name" | "est_monthly_revenue" | "expected_close_date" | "forecast_category" | "oid" | "opportunity_name" | "probability" | "product" | "status" | "updated_at")[];
                 /**
-                 * @description * `Accounting` - Accounting
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `Accounting` - Accounting
                  *     * `Time Entry` - Time Entry
                  *     * `Payroll` - Payroll
                  *     * `Expenses` - Expenses
                  */
-                product?: "Accounting" | "Expenses" | "Payroll" | "Time Entry";
+                product?: ("Accounting" | "Expenses" | "Payroll" | "Time Entry")[];
                 /**
-                 * @description * `Prospecting` - Prospecting
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `Prospecting` - Prospecting
                  *     * `Qualification` - Qualification
                  *     * `Proposal` - Proposal
                  *     * `Negotiation` - Negotiation
                  *     * `Closed Won` - Closed Won
                  *     * `Closed Lost` - Closed Lost
                  */
-                status?: "Closed Lost" | "Closed Won" | "Negotiation" | "Proposal" | "Prospecting" | "Qualification";
+                status?: ("Closed Lost" | "Closed Won" | "Negotiation" | "Proposal" | "Prospecting" | "Qualification")[];
             };
             header?: never;
             path?: never;
@@ -4187,7 +4210,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Opportunity id (32 hex digits). It may have been deleted. */
+                /** @description Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404). It may have been deleted. */
                 oid: string;
             };
             cookie?: never;
@@ -4290,7 +4313,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Opportunity id (32 hex digits). It may have been deleted. */
+                /** @description Opportunity id: 32 lower-case hex digits, compared exactly (anything else is a 404). It may have been deleted. */
                 oid: string;
             };
             cookie?: never;
@@ -4392,13 +4415,15 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description * `France` - France
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `France` - France
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
                  *     * `UK` - UK
                  */
-                area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
+                area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
                 fiscal_year?: number;
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
@@ -4509,13 +4534,15 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description * `France` - France
+                 * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
+                 *
+                 *     * `France` - France
                  *     * `Germany` - Germany
                  *     * `Switzerland` - Switzerland
                  *     * `Netherlands` - Netherlands
                  *     * `UK` - UK
                  */
-                area?: "France" | "Germany" | "Netherlands" | "Switzerland" | "UK";
+                area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
                 fiscal_year?: number;
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
@@ -4760,7 +4787,7 @@ export const clientErrorEnumValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const customersListAccountExecutiveErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAccountExecutiveErrorComponent"]["attr"]> = ["account_executive"];
 export const customersListAccountExecutiveErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAccountExecutiveErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAreaErrorComponent"]["attr"]> = ["area"];
-export const customersListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAreaErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersListContractTypeErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListContractTypeErrorComponent"]["attr"]> = ["contract_type"];
 export const customersListContractTypeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListContractTypeErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListIndustryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIndustryErrorComponent"]["attr"]> = ["industry"];
@@ -4781,13 +4808,13 @@ export const customersListTechnicalSpecialistErrorComponentAttrValues: ReadonlyA
 export const customersListTechnicalSpecialistErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListTechnicalSpecialistErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListValidationError"]["type"]> = ["validation_error"];
 export const customersOpportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["attr"]> = ["area"];
-export const customersOpportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
 export const customersOpportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
 export const customersOpportunitiesListExpectedCloseDateToErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["code"]> = ["invalid"];
 export const customersOpportunitiesListForecastCategoryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"]["attr"]> = ["forecast_category"];
-export const customersOpportunitiesListForecastCategoryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListForecastCategoryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersOpportunitiesListLimitErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListLimitErrorComponent"]["attr"]> = ["limit"];
 export const customersOpportunitiesListLimitErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListLimitErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const customersOpportunitiesListOffsetErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"]["attr"]> = ["offset"];
@@ -4795,9 +4822,9 @@ export const customersOpportunitiesListOffsetErrorComponentCodeValues: ReadonlyA
 export const customersOpportunitiesListOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"]["attr"]> = ["ordering"];
 export const customersOpportunitiesListOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"]["code"]> = ["invalid_choice"];
 export const customersOpportunitiesListProductErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["attr"]> = ["product"];
-export const customersOpportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersOpportunitiesListStatusErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListStatusErrorComponent"]["attr"]> = ["status"];
-export const customersOpportunitiesListStatusErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListStatusErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListStatusErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListStatusErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersOpportunitiesListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListValidationError"]["type"]> = ["validation_error"];
 export const dataQualityRetrieveAsOfErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveAsOfErrorComponent"]["attr"]> = ["as_of"];
 export const dataQualityRetrieveAsOfErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DataQualityRetrieveAsOfErrorComponent"]["code"]> = ["datetime", "invalid", "null"];
@@ -4869,7 +4896,7 @@ export const opportunitiesHistoryRetrievePageSizeErrorComponentAttrValues: Reado
 export const opportunitiesHistoryRetrievePageSizeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesHistoryRetrievePageSizeErrorComponent"]["code"]> = ["invalid", "max_string_length", "max_value", "min_value", "null"];
 export const opportunitiesHistoryRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesHistoryRetrieveValidationError"]["type"]> = ["validation_error"];
 export const opportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListAreaErrorComponent"]["attr"]> = ["area"];
-export const opportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice"];
+export const opportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const opportunitiesListCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesListCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCidErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
 export const opportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
@@ -4877,7 +4904,7 @@ export const opportunitiesListExpectedCloseDateFromErrorComponentCodeValues: Rea
 export const opportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
 export const opportunitiesListExpectedCloseDateToErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"]["code"]> = ["invalid"];
 export const opportunitiesListForecastCategoryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListForecastCategoryErrorComponent"]["attr"]> = ["forecast_category"];
-export const opportunitiesListForecastCategoryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListForecastCategoryErrorComponent"]["code"]> = ["invalid_choice"];
+export const opportunitiesListForecastCategoryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListForecastCategoryErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const opportunitiesListLimitErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListLimitErrorComponent"]["attr"]> = ["limit"];
 export const opportunitiesListLimitErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListLimitErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const opportunitiesListOffsetErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListOffsetErrorComponent"]["attr"]> = ["offset"];
@@ -4885,9 +4912,9 @@ export const opportunitiesListOffsetErrorComponentCodeValues: ReadonlyArray<Flat
 export const opportunitiesListOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListOrderingErrorComponent"]["attr"]> = ["ordering"];
 export const opportunitiesListOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListOrderingErrorComponent"]["code"]> = ["invalid_choice"];
 export const opportunitiesListProductErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListProductErrorComponent"]["attr"]> = ["product"];
-export const opportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice"];
+export const opportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const opportunitiesListStatusErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListStatusErrorComponent"]["attr"]> = ["status"];
-export const opportunitiesListStatusErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListStatusErrorComponent"]["code"]> = ["invalid_choice"];
+export const opportunitiesListStatusErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListStatusErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const opportunitiesListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListValidationError"]["type"]> = ["validation_error"];
 export const opportunitiesPartialUpdateCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesPartialUpdateCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesPartialUpdateCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesPartialUpdateCidErrorComponent"]["code"]> = ["does_not_exist", "invalid", "max_string_length", "null", "required"];
@@ -4931,7 +4958,7 @@ export const parseErrorCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<compo
 export const parseErrorResponseTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ParseErrorResponse"]["type"]> = ["client_error"];
 export const productEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProductEnum"]> = ["Accounting", "Time Entry", "Payroll", "Expenses"];
 export const revenueActualsListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListAreaErrorComponent"]["attr"]> = ["area"];
-export const revenueActualsListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListAreaErrorComponent"]["code"]> = ["invalid_choice"];
+export const revenueActualsListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const revenueActualsListFiscalYearErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListFiscalYearErrorComponent"]["attr"]> = ["fiscal_year"];
 export const revenueActualsListFiscalYearErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListFiscalYearErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
 export const revenueActualsListLimitErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListLimitErrorComponent"]["attr"]> = ["limit"];
@@ -4944,7 +4971,7 @@ export const revenueActualsListOffsetErrorComponentAttrValues: ReadonlyArray<Fla
 export const revenueActualsListOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const revenueActualsListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueActualsListValidationError"]["type"]> = ["validation_error"];
 export const revenueTargetsListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListAreaErrorComponent"]["attr"]> = ["area"];
-export const revenueTargetsListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListAreaErrorComponent"]["code"]> = ["invalid_choice"];
+export const revenueTargetsListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const revenueTargetsListFiscalYearErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListFiscalYearErrorComponent"]["attr"]> = ["fiscal_year"];
 export const revenueTargetsListFiscalYearErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListFiscalYearErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
 export const revenueTargetsListLimitErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListLimitErrorComponent"]["attr"]> = ["limit"];

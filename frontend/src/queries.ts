@@ -25,8 +25,13 @@ export const vocabularyQuery = queryOptions({
 
 export type CustomerFilters = { area: Area | ""; search: string };
 
+// The API's vocabulary filters take several values (`?area=France&area=UK`); the pages pick one.
+function oneOf<T extends string>(value: T | ""): T[] | undefined {
+  return value === "" ? undefined : [value];
+}
+
 export function customersQuery(filters: CustomerFilters) {
-  const query = present(filters);
+  const query = { ...present({ search: filters.search }), area: oneOf(filters.area) };
   return queryOptions({
     queryKey: ["customers", "list", query],
     queryFn: ({ signal }) => call(client.GET("/api/customers", { params: { query }, signal })).then(rows),
@@ -55,7 +60,7 @@ export function customerSearchQuery(search: string, limit: number) {
 export type OpportunityFilters = { area: Area | ""; status: Status | "" };
 
 export function opportunitiesQuery(filters: OpportunityFilters) {
-  const query = present(filters);
+  const query = { area: oneOf(filters.area), status: oneOf(filters.status) };
   return queryOptions({
     queryKey: ["opportunities", "list", query],
     queryFn: ({ signal }) =>
