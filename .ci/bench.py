@@ -142,7 +142,9 @@ def run_backend(backend: str, env: dict[str, str], args: argparse.Namespace) -> 
     if args.generate_only:
         return []
     port = _free_port()
-    child_env = {**env, "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
+    # In-process figures wait for their answer (gunicorn keeps the production timeouts).
+    child_env = {**env, "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "LOG_LEVEL": "ERROR"}
+    child_env["DB_READ_TIMEOUT"] = "900"
     with gunicorn(env | {"LOG_LEVEL": "WARNING"}, port, workers=1):
         options = {
             "backend": backend,
