@@ -305,5 +305,53 @@ class ChangeSequence(models.Model):
         return f"last position {self.last_position}"
 
 
+# --- Forecast snapshots (project-owned, managed) -----------------------------------------
+
+
+class ForecastSnapshot(models.Model):
+    """One row of the forecast (an area, or the total) as computed on ``as_of``.
+
+    ``manage.py snapshot_forecast`` writes a whole forecast (every area row and the total)
+    at once, and once per (fiscal year, day): the unique constraint makes a second run that
+    day a no-op. The columns are the fields of crm.forecast.ForecastRow.
+    """
+
+    fiscal_year = models.SmallIntegerField()
+    as_of = models.DateField()
+    # The row's place in the forecast: the vocabulary's order, the total last.
+    position = models.PositiveSmallIntegerField()
+    area = models.CharField(max_length=32)
+    target = models.DecimalField(max_digits=20, decimal_places=2, null=True)
+    actuals_to_date = models.DecimalField(max_digits=20, decimal_places=2)
+    last_actual_month = models.DateField(null=True)
+    run_rate = models.DecimalField(max_digits=20, decimal_places=2)
+    remaining_months = models.PositiveSmallIntegerField()
+    run_rate_projection = models.DecimalField(max_digits=20, decimal_places=2)
+    weighted_pipeline = models.DecimalField(max_digits=20, decimal_places=2)
+    projected_total = models.DecimalField(max_digits=20, decimal_places=2)
+    gap_to_target = models.DecimalField(max_digits=20, decimal_places=2, null=True)
+    attainment_pct = models.DecimalField(max_digits=12, decimal_places=1, null=True)
+    projected_attainment_pct = models.DecimalField(max_digits=12, decimal_places=1, null=True)
+    open_pipeline_count = models.IntegerField()
+    open_pipeline_mrr = models.DecimalField(max_digits=20, decimal_places=2)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_forecast_snapshots"
+        # Read through the forecast's permissions (GET /api/forecast/snapshots); written by the command only.
+        default_permissions = ()
+        ordering = ["fiscal_year", "as_of", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "as_of", "position"], name="uq_forecast_snapshot_row"
+            ),
+        ]
+        # GET /api/forecast/snapshots?fiscal_year=&area=&from=&to=: one index range.
+        indexes = [models.Index(fields=["fiscal_year", "area", "as_of"], name="crm_snapshot_series")]
+
+    def __str__(self) -> str:
+        return f"FY{self.fiscal_year} {self.as_of} {self.area}"
+
+
 # The workbook import's record lives with the import code; imported here so Django sees it.
 from .imports.models import ImportRun  # noqa: E402, F401

@@ -25,7 +25,7 @@ from .filters import (
 )
 from .forecast import Forecast, forecast_compute, forecast_period
 from .ids import int_id, is_oid
-from .models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
+from .models import Change, Customer, ForecastSnapshot, Opportunity, RevenueActual, RevenueTarget
 from .report_cache import report_cached
 from .services.history import change_sequence
 
@@ -70,6 +70,24 @@ def data_quality_report(
         (fiscal_year, as_of),
         lambda: data_quality_compute(fiscal_year=fiscal_year, as_of=as_of),
     )
+
+
+def forecast_snapshot_list(
+    *,
+    fiscal_year: int,
+    area: str | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[ForecastSnapshot]:
+    """Stored forecast rows of a fiscal year, oldest day first, each day in the forecast's row order."""
+    rows = ForecastSnapshot.objects.filter(fiscal_year=fiscal_year)
+    if area is not None:
+        rows = rows.filter(area=area)
+    if date_from is not None:
+        rows = rows.filter(as_of__gte=date_from)
+    if date_to is not None:
+        rows = rows.filter(as_of__lte=date_to)
+    return rows.order_by("as_of", "position")
 
 
 # --- Customers -----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Conventions: ``<entity>_<action>``, keyword-only arguments, ``@transaction.atomic``.
 
 The functions live in the modules of this package (access, customers, opportunities, revenue,
-idempotency, write_context, history);
+idempotency, write_context, history, snapshots);
 every public name is re-exported here, so callers import from ``crm.services``.
 """
 
@@ -68,6 +68,7 @@ from .revenue import (
     revenue_target_upsert,
     revenue_target_validate,
 )
+from .snapshots import SnapshotResult, forecast_snapshot_take
 from .write_context import WriteContext, write_context, write_context_current
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "IdempotentCreate",
     "OpportunityChanged",
+    "SnapshotResult",
     "UpsertAction",
     "WriteContext",
     "api_user_ensure",
@@ -100,6 +102,7 @@ __all__ = [
     "customer_update",
     "customer_validate",
     "est_monthly_revenue_problem",
+    "forecast_snapshot_take",
     "idempotency_key_claim",
     "idempotency_key_complete",
     "idempotency_key_digest",

@@ -121,6 +121,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forecast/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stored daily forecasts
+         * @description The forecast rows `manage.py snapshot_forecast` stored for a fiscal year, oldest day first and each day in the forecast's order (the areas, then `Total`). `area` keeps one row per day; `from`/`to` bound the day (inclusive). An unknown or repeated parameter is a 400 naming it. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast).
+         */
+        get: operations["forecast_snapshots_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/imports": {
         parameters: {
             query?: never;
@@ -1235,6 +1255,166 @@ export interface components {
              * @description Their est_monthly_revenue, unweighted.
              */
             open_pipeline_mrr: string;
+        };
+        ForecastSnapshot: {
+            /** @description An area of the vocabulary, or "Total". */
+            area: string;
+            /**
+             * Format: decimal
+             * @description Revenue target of the fiscal year; null when missing.
+             */
+            target: string | null;
+            /**
+             * Format: decimal
+             * @description Revenue of the fiscal year's months starting on or before as_of.
+             */
+            actuals_to_date: string;
+            /**
+             * Format: date
+             * @description Latest such month (first day).
+             */
+            last_actual_month: string | null;
+            /**
+             * Format: decimal
+             * @description Revenue of last_actual_month (0 when none).
+             */
+            run_rate: string;
+            /** @description Fiscal-year months after last_actual_month. */
+            remaining_months: number;
+            /**
+             * Format: decimal
+             * @description run_rate x remaining_months.
+             */
+            run_rate_projection: string;
+            /**
+             * Format: decimal
+             * @description Sum of est_monthly_revenue x probability/100 x fiscal-year months after the close month.
+             */
+            weighted_pipeline: string;
+            /**
+             * Format: decimal
+             * @description actuals_to_date + run_rate_projection + weighted_pipeline.
+             */
+            projected_total: string;
+            /**
+             * Format: decimal
+             * @description target - projected_total; positive means short.
+             */
+            gap_to_target: string | null;
+            /**
+             * Format: decimal
+             * @description actuals_to_date / target x 100.
+             */
+            attainment_pct: string | null;
+            /**
+             * Format: decimal
+             * @description projected_total / target x 100.
+             */
+            projected_attainment_pct: string | null;
+            /** @description Open deals closing in the forecast window. */
+            open_pipeline_count: number;
+            /**
+             * Format: decimal
+             * @description Their est_monthly_revenue, unweighted.
+             */
+            open_pipeline_mrr: string;
+            fiscal_year: number;
+            /**
+             * Format: date
+             * @description The day the forecast was computed for.
+             */
+            as_of: string;
+            /**
+             * Format: date-time
+             * @description When manage.py snapshot_forecast stored it.
+             */
+            taken_at: string;
+        };
+        ForecastSnapshotsListAreaErrorComponent: {
+            /**
+             * @description * `area` - area (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "area";
+            /**
+             * @description * `invalid_choice` - invalid_choice
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid_choice" | "null";
+            detail: string;
+        };
+        ForecastSnapshotsListError: components["schemas"]["ForecastSnapshotsListNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastSnapshotsListFiscalYearErrorComponent"] | components["schemas"]["ForecastSnapshotsListAreaErrorComponent"] | components["schemas"]["ForecastSnapshotsListFromErrorComponent"] | components["schemas"]["ForecastSnapshotsListToErrorComponent"];
+        ForecastSnapshotsListErrorResponse400: components["schemas"]["ForecastSnapshotsListValidationError"] | components["schemas"]["ParseErrorResponse"];
+        ForecastSnapshotsListFiscalYearErrorComponent: {
+            /**
+             * @description * `fiscal_year` - fiscal_year (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "fiscal_year";
+            /**
+             * @description * `invalid` - invalid
+             *     * `max_string_length` - max_string_length
+             *     * `max_value` - max_value
+             *     * `min_value` - min_value
+             *     * `null` - null
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "invalid" | "max_string_length" | "max_value" | "min_value" | "null" | "required";
+            detail: string;
+        };
+        ForecastSnapshotsListFromErrorComponent: {
+            /**
+             * @description * `from` - from (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "from";
+            /**
+             * @description * `datetime` - datetime
+             *     * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "datetime" | "invalid" | "null";
+            detail: string;
+        };
+        ForecastSnapshotsListNonFieldErrorsErrorComponent: {
+            /**
+             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "non_field_errors";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        ForecastSnapshotsListToErrorComponent: {
+            /**
+             * @description * `to` - to (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "to";
+            /**
+             * @description * `datetime` - datetime
+             *     * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "datetime" | "invalid" | "null";
+            detail: string;
+        };
+        ForecastSnapshotsListValidationError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "validation_error";
+            errors: components["schemas"]["ForecastSnapshotsListError"][];
         };
         ImportCounts: {
             customer: components["schemas"]["ImportTableCounts"];
@@ -3313,6 +3493,123 @@ export interface operations {
             };
         };
     };
+    forecast_snapshots_list: {
+        parameters: {
+            query: {
+                /**
+                 * @description One area, or "Total" for the total row. Default: every row.
+                 *
+                 *     * `France` - France
+                 *     * `Germany` - Germany
+                 *     * `Switzerland` - Switzerland
+                 *     * `Netherlands` - Netherlands
+                 *     * `UK` - UK
+                 *     * `Total` - Total
+                 */
+                area?: "France" | "Germany" | "Switzerland" | "Netherlands" | "UK" | "Total";
+                /** @description Fiscal year, named by the year it ends in (FY2025 = 2024-07-01 .. 2025-06-30). */
+                fiscal_year: number;
+                /** @description First as_of day (inclusive). */
+                from?: string;
+                /** @description Last as_of day (inclusive). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastSnapshot"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastSnapshotsListErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
     imports_create: {
         parameters: {
             query?: never;
@@ -4755,6 +5052,7 @@ export const pathsApiCustomersCidOpportunitiesGetParametersQueryForecast_categor
 export const pathsApiCustomersCidOpportunitiesGetParametersQueryOrderingValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/customers/{cid}/opportunities"]["get"]["parameters"]["query"]["ordering"]> = ["-area", "-cid", "-created_at", "-customer_name", "-est_monthly_revenue", "-expected_close_date", "-forecast_category", "-oid", "-opportunity_name", "-probability", "-product", "-status", "-updated_at", "area", "cid", "created_at", "customer_name", "est_monthly_revenue", "expected_close_date", "forecast_category", "oid", "opportunity_name", "probability", "product", "status", "updated_at"];
 export const pathsApiCustomersCidOpportunitiesGetParametersQueryProductValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/customers/{cid}/opportunities"]["get"]["parameters"]["query"]["product"]> = ["Accounting", "Expenses", "Payroll", "Time Entry"];
 export const pathsApiCustomersCidOpportunitiesGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/customers/{cid}/opportunities"]["get"]["parameters"]["query"]["status"]> = ["Closed Lost", "Closed Won", "Negotiation", "Proposal", "Prospecting", "Qualification"];
+export const pathsApiForecastSnapshotsGetParametersQueryAreaValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/forecast/snapshots"]["get"]["parameters"]["query"]["area"]> = ["France", "Germany", "Switzerland", "Netherlands", "UK", "Total"];
 export const pathsApiOpportunitiesGetParametersQueryAreaValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["area"]> = ["France", "Germany", "Netherlands", "Switzerland", "UK"];
 export const pathsApiOpportunitiesGetParametersQueryForecast_categoryValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["forecast_category"]> = ["Best Case", "Closed", "Commit", "Omitted", "Pipeline"];
 export const pathsApiOpportunitiesGetParametersQueryOrderingValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/opportunities"]["get"]["parameters"]["query"]["ordering"]> = ["-area", "-cid", "-created_at", "-customer_name", "-est_monthly_revenue", "-expected_close_date", "-forecast_category", "-oid", "-opportunity_name", "-probability", "-product", "-status", "-updated_at", "area", "cid", "created_at", "customer_name", "est_monthly_revenue", "expected_close_date", "forecast_category", "oid", "opportunity_name", "probability", "product", "status", "updated_at"];
@@ -4855,6 +5153,17 @@ export const forecastRetrieveFiscalYearErrorComponentCodeValues: ReadonlyArray<F
 export const forecastRetrieveNonFieldErrorsErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"]["attr"]> = ["non_field_errors"];
 export const forecastRetrieveNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
 export const forecastRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveValidationError"]["type"]> = ["validation_error"];
+export const forecastSnapshotsListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListAreaErrorComponent"]["attr"]> = ["area"];
+export const forecastSnapshotsListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListAreaErrorComponent"]["code"]> = ["invalid_choice", "null"];
+export const forecastSnapshotsListFiscalYearErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListFiscalYearErrorComponent"]["attr"]> = ["fiscal_year"];
+export const forecastSnapshotsListFiscalYearErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListFiscalYearErrorComponent"]["code"]> = ["invalid", "max_string_length", "max_value", "min_value", "null", "required"];
+export const forecastSnapshotsListFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListFromErrorComponent"]["attr"]> = ["from"];
+export const forecastSnapshotsListFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListFromErrorComponent"]["code"]> = ["datetime", "invalid", "null"];
+export const forecastSnapshotsListNonFieldErrorsErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListNonFieldErrorsErrorComponent"]["attr"]> = ["non_field_errors"];
+export const forecastSnapshotsListNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
+export const forecastSnapshotsListToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListToErrorComponent"]["attr"]> = ["to"];
+export const forecastSnapshotsListToErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListToErrorComponent"]["code"]> = ["datetime", "invalid", "null"];
+export const forecastSnapshotsListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastSnapshotsListValidationError"]["type"]> = ["validation_error"];
 export const importReportStatusEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportReportStatusEnum"]> = ["ok", "error"];
 export const importRowActionEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportRowActionEnum"]> = ["created", "updated", "error"];
 export const importsCreateDryRunErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateDryRunErrorComponent"]["attr"]> = ["dry_run"];
