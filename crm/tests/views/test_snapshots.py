@@ -72,21 +72,27 @@ def test_snapshot_stores_the_forecast_of_the_day_once(reader, germany, capsys):
     assert (germany_row["area"], germany_row["weighted_pipeline"]) == ("Germany", "1500.00")
 
 
-def test_series_of_one_area_oldest_first_within_from_and_to(reader, germany, capsys, django_assert_num_queries):
+def test_series_of_one_area_oldest_first_within_from_and_to(
+    reader, germany, capsys, django_assert_num_queries
+):
     """area= keeps one row per day; from/to bound the days inclusively; oldest first."""
     for as_of, revenue in [("2024-12-03", "3000.00"), ("2024-12-01", "1000.00"), ("2024-12-02", "2000.00")]:
         germany.est_monthly_revenue = Decimal(revenue)
         germany.save()
         _snapshot(capsys, as_of)
     with django_assert_num_queries(4):  # the token, the user and group permissions, the rows
-        response = reader.get(URL, {"fiscal_year": 2025, "area": "Germany", "from": "2024-12-02", "to": "2024-12-03"})
+        response = reader.get(
+            URL, {"fiscal_year": 2025, "area": "Germany", "from": "2024-12-02", "to": "2024-12-03"}
+        )
     assert response.status_code == HTTPStatus.OK
     assert [(r["as_of"], r["area"], r["open_pipeline_mrr"]) for r in response.json()] == [
         ("2024-12-02", "Germany", "2000.00"),
         ("2024-12-03", "Germany", "3000.00"),
     ]
     total = reader.get(URL, {"fiscal_year": 2025, "area": "Total", "to": "2024-12-01"}).json()
-    assert [(r["as_of"], r["area"], r["open_pipeline_mrr"]) for r in total] == [("2024-12-01", "Total", "1000.00")]
+    assert [(r["as_of"], r["area"], r["open_pipeline_mrr"]) for r in total] == [
+        ("2024-12-01", "Total", "1000.00")
+    ]
     assert reader.get(URL, {"fiscal_year": 2024}).json() == []
 
 
