@@ -3,41 +3,30 @@
 What the schema says about them is in ``crm.openapi.movement``.
 """
 
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from django.core.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..openapi import movement as schemas
+from ..params import FORMAT_PARAM, query_param_errors
 from ..permissions import view_permission
 from ..selectors import forecast_snapshot_list
 from ..serializers.movement import ForecastSnapshotSerializer, SnapshotQuerySerializer
 from .common import MethodCheckedFirst
 from .revenue import FORECAST_PERMISSIONS
 
-# DRF's format switch (?format=json / ?format=api) is read by the renderer, not the view.
-_PASSTHROUGH = frozenset({"format"})
-
 
 def strict_query(request, serializer_class) -> dict:
-    """The query parameters, validated: an unknown or repeated parameter is a 400 naming it.
-
-    Every problem is reported at once, as the list endpoints do.
-    """
-    known = set(serializer_class().fields) | _PASSTHROUGH
-    errors = {}
-    for name in request.query_params:
-        if name not in known:
-            errors[name] = [ErrorDetail(f"Unknown query parameter '{name}'.", code="unknown_parameter")]
-        elif len(request.query_params.getlist(name)) > 1:
-            errors[name] = [
-                ErrorDetail(f"The parameter '{name}' is given more than once.", code="repeated_parameter")
-            ]
+    """The query parameters, validated: an unknown or repeated parameter is a 400 naming it
+    (crm.params), reported together with every invalid value."""
+    errors = query_param_errors(request.query_params, known={*serializer_class().fields, FORMAT_PARAM})
     # A plain dict, not the QueryDict: DRF reads a blank value in a QueryDict as "not given".
     params = serializer_class(data=request.query_params.dict())
     if not params.is_valid():
         for name, details in params.errors.items():
-            errors.setdefault(name, details)
+            errors.setdefault(name, [ValidationError(str(detail), code=detail.code) for detail in details])
     if errors:
+        # Django's ValidationError: crm.errors answers 400 naming each parameter.
         raise ValidationError(errors)
     return params.validated_data
 
