@@ -118,8 +118,8 @@ class Bench:
         return min(times)
 
     def add(self, label: str, seconds: float | None, floor: float | None = None, note: str = "") -> None:
-        if seconds is None and not note:
-            note = f"not available: {self.failure}"
+        if seconds is None and not note.startswith("not available"):
+            note = f"not available: {self.failure}" + (f" ({note})" if note else "")
         self.results.append(Result(self.section, label, seconds, floor, note))
 
     def unavailable(self, label: str, why: str) -> None:
