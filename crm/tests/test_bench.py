@@ -45,6 +45,7 @@ FIGURES = [
     ("list", "peak memory of the unpaged list (test client)"),
     ("forecast", "floor: raw SQL for the forecast's numbers (aggregate, then join customers)"),
     ("forecast", "floor: raw SQL for the forecast's numbers (join, then aggregate)"),
+    ("forecast", "floor: raw SQL for the forecast's numbers (area by primary-key subquery)"),
     ("forecast", "GET /api/forecast?fiscal_year=2025&as_of=2024-12-15, cold"),
     ("forecast", "GET /api/forecast, repeated with no change"),
     ("forecast", "GET /api/data-quality?fiscal_year=2025&as_of=2024-12-15, cold"),
