@@ -12,6 +12,7 @@ from django.forms.utils import ErrorDict, ErrorList
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema_field
 
+from . import numbers
 from .choices import Area, ForecastCategory, Product, Status, fiscal_year_bounds
 from .forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 from .ids import INT_MAX, INT_MIN
@@ -130,13 +131,19 @@ class OrderingFilter(django_filters.OrderingFilter):
 # --- Revenue ---------------------------------------------------------------------------
 
 
+class AsciiDateFilter(django_filters.DateFilter):
+    """YYYY-MM-DD in ASCII digits (crm.numbers)."""
+
+    field_class = numbers.DateFormField
+
+
 class BoundedIntegerFilter(django_filters.NumberFilter):
     """Whole numbers within ``minimum``..``maximum``: out of range is a 400 naming the parameter.
 
     Each subclass states its bounds in the schema too (schemathesis sends what it allows).
     """
 
-    field_class = forms.IntegerField
+    field_class = numbers.IntegerFormField
     minimum: int
     maximum: int
 
@@ -163,12 +170,8 @@ class RevenueActualFilter(StrictFilterSet):
     fiscal_year = FiscalYearFilter(
         method="filter_fiscal_year", label="Fiscal year (FY2025 = months 2024-07 .. 2025-06)."
     )
-    month_from = django_filters.DateFilter(
-        field_name="month", lookup_expr="gte", label="First month, inclusive."
-    )
-    month_to = django_filters.DateFilter(
-        field_name="month", lookup_expr="lte", label="Last month, inclusive."
-    )
+    month_from = AsciiDateFilter(field_name="month", lookup_expr="gte", label="First month, inclusive.")
+    month_to = AsciiDateFilter(field_name="month", lookup_expr="lte", label="Last month, inclusive.")
 
     class Meta:
         model = RevenueActual
@@ -236,10 +239,10 @@ class CustomerOpportunityFilter(StrictFilterSet):
     area = VocabularyFilter(
         field_name="customer__area", choices=Area.choices, help_text="The customer's area."
     )
-    expected_close_date_from = django_filters.DateFilter(
+    expected_close_date_from = AsciiDateFilter(
         field_name="expected_close_date", lookup_expr="gte", help_text="Close date on or after (YYYY-MM-DD)."
     )
-    expected_close_date_to = django_filters.DateFilter(
+    expected_close_date_to = AsciiDateFilter(
         field_name="expected_close_date", lookup_expr="lte", help_text="Close date on or before (YYYY-MM-DD)."
     )
     ordering = OrderingFilter(

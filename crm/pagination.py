@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
+from . import numbers
 from .ids import INT_MAX
 
 MAX_LIMIT = 1000
@@ -29,8 +30,8 @@ _PAGE_EXAMPLE = {
 
 
 class PageParamsForm(forms.Form):
-    limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
-    offset = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
+    limit = numbers.IntegerFormField(required=False, min_value=1, max_value=MAX_LIMIT)
+    offset = numbers.IntegerFormField(required=False, min_value=0, max_value=MAX_OFFSET)
 
     def __init__(self, data):
         super().__init__(data)

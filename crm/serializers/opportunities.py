@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from .. import numbers
 from ..choices import Area, ForecastCategory, Product, Status
 from ..messages import UNKNOWN_FIELD
 from ..models import Opportunity
@@ -21,7 +22,7 @@ class OpportunityInputSerializer(serializers.Serializer):
     # accepted and ignored. Any other unknown field is refused.
     READ_ONLY_FIELDS = frozenset({"oid", "customer_name", "area", "created_at", "updated_at"})
 
-    cid = serializers.IntegerField(help_text="The customer's id; must exist.")
+    cid = numbers.IntegerField(help_text="The customer's id; must exist.")
     opportunity_name = StrictCharField(
         max_length=_NAME_MAX_LENGTH, help_text=f"Trimmed; 1 to {_NAME_MAX_LENGTH} characters."
     )
@@ -31,7 +32,7 @@ class OpportunityInputSerializer(serializers.Serializer):
         help_text="EUR per month: > 0, at most 9999999999.99, at most 2 decimal places; "
         "a JSON number or a numeric string."
     )
-    probability = serializers.IntegerField(
+    probability = numbers.IntegerField(
         min_value=0,
         max_value=100,
         required=False,
@@ -45,7 +46,7 @@ class OpportunityInputSerializer(serializers.Serializer):
         help_text="Omitted or null: the status default. Closed goes with Closed Won only; "
         "Closed Lost takes Omitted.",
     )
-    expected_close_date = serializers.DateField(help_text="ISO date, YYYY-MM-DD.")
+    expected_close_date = numbers.DateField(help_text="ISO date, YYYY-MM-DD.")
 
     def to_internal_value(self, data):
         unknown = {}

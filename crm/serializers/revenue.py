@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_UP
 
 from rest_framework import serializers
 
+from .. import numbers
 from ..choices import Area
 from ..data_quality import ERROR, WARNING
 from ..forecast import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
@@ -38,7 +39,7 @@ class RevenueTargetSerializer(serializers.ModelSerializer):
 
 
 class ForecastQuerySerializer(serializers.Serializer):
-    fiscal_year = serializers.IntegerField(
+    fiscal_year = numbers.IntegerField(
         required=False,
         min_value=MIN_FISCAL_YEAR,
         max_value=MAX_FISCAL_YEAR,
@@ -46,7 +47,7 @@ class ForecastQuerySerializer(serializers.Serializer):
         "Default: the fiscal year of as_of when given, else of the latest revenue_actuals month, "
         "else the current one.",
     )
-    as_of = serializers.DateField(
+    as_of = numbers.DateField(
         required=False,
         help_text="Count actuals of the months starting on or before this day. Must fall within the "
         "fiscal year. Default: today, clamped into the fiscal year.",
