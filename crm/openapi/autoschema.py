@@ -67,18 +67,21 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     # ``rejects_unknown_fields`` an unknown field, with an error whose attr is that name: any
     # string. The library's error list is discriminated by attr, which cannot express "any
     # other name", so such lists are a plain oneOf with one more member.
-    def _unknown_name_error(self):
+    def _unknown_name_error(self) -> list:
         from ..filters import StrictFilterSet
+        from ..views.common import QueryParamsChecked
 
+        errors = []
         if self.method in ("PUT", "PATCH", "POST"):
             serializer = self.get_request_serializer()
             if getattr(serializer, "rejects_unknown_fields", False):
-                return UnknownFieldErrorSerializer
-            return None
+                errors.append(UnknownFieldErrorSerializer)
         filterset = getattr(self.view, "filterset_class", None)
-        if self.method == "GET" and isinstance(filterset, type) and issubclass(filterset, StrictFilterSet):
-            return UnknownParameterErrorSerializer
-        return None
+        strict_filters = isinstance(filterset, type) and issubclass(filterset, StrictFilterSet)
+        # Every endpoint refuses unknown and repeated query parameters (crm.params).
+        if isinstance(self.view, QueryParamsChecked) or (self.method == "GET" and strict_filters):
+            errors.append(UnknownParameterErrorSerializer)
+        return errors
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
@@ -87,8 +90,8 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         return schema
 
     def _get_serializer_for_validation_error_response(self):
-        unknown_name_error = self._unknown_name_error()
-        if unknown_name_error is None:
+        unknown_name_errors = self._unknown_name_error()
+        if not unknown_name_errors:
             return super()._get_serializer_for_validation_error_response()
         operation_id = self.get_operation_id()
         codes_by_field = self._get_validation_error_codes_by_field(self._determine_fields_with_error_codes())
@@ -99,7 +102,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             errors = PolymorphicProxySerializer(
                 component_name=f"{camelize(operation_id)}Error",
                 resource_type_field_name=None,
-                serializers=[*members, unknown_name_error],
+                serializers=[*members, *unknown_name_errors],
                 many=True,
             )
 
@@ -170,13 +173,13 @@ def canonical_paths(endpoints):
     ]
 
 
-def _unknown_name_error_serializer(ref_name: str, code: str, attr_help: str) -> type:
+def _unknown_name_error_serializer(ref_name: str, codes: list[str], attr_help: str) -> type:
     return type(
         f"{ref_name}Serializer",
         (serializers.Serializer,),
         {
             "attr": serializers.CharField(help_text=attr_help),
-            "code": serializers.ChoiceField(choices=[(code, code)]),
+            "code": serializers.ChoiceField(choices=[(code, code) for code in codes]),
             "detail": serializers.CharField(),
             "Meta": type("Meta", (), {"ref_name": ref_name}),
         },
@@ -184,8 +187,10 @@ def _unknown_name_error_serializer(ref_name: str, code: str, attr_help: str) -> 
 
 
 UnknownParameterErrorSerializer = _unknown_name_error_serializer(
-    "UnknownParameterError", "unknown_parameter", "The unknown query parameter's name."
+    "UnknownParameterError",
+    ["unknown_parameter", "repeated_parameter"],
+    "The query parameter's name: unknown to the endpoint, or given twice where it takes one value.",
 )
 UnknownFieldErrorSerializer = _unknown_name_error_serializer(
-    "UnknownFieldError", "unknown_field", "The unknown field's name."
+    "UnknownFieldError", ["unknown_field"], "The unknown field's name."
 )

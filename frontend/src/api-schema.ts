@@ -864,7 +864,7 @@ export interface components {
         };
         DataQualityRetrieveAsOfErrorComponent: {
             /**
-             * @description * `as_of` - as_of (enum property replaced by openapi-typescript)
+             * @description * `as_of` - as_of
              * @enum {string}
              */
             attr: "as_of";
@@ -877,11 +877,11 @@ export interface components {
             code: "datetime" | "invalid" | "null";
             detail: string;
         };
-        DataQualityRetrieveError: components["schemas"]["DataQualityRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["DataQualityRetrieveFiscalYearErrorComponent"] | components["schemas"]["DataQualityRetrieveAsOfErrorComponent"];
+        DataQualityRetrieveError: components["schemas"]["DataQualityRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["DataQualityRetrieveFiscalYearErrorComponent"] | components["schemas"]["DataQualityRetrieveAsOfErrorComponent"] | components["schemas"]["UnknownParameterError"];
         DataQualityRetrieveErrorResponse400: components["schemas"]["DataQualityRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
         DataQualityRetrieveFiscalYearErrorComponent: {
             /**
-             * @description * `fiscal_year` - fiscal_year (enum property replaced by openapi-typescript)
+             * @description * `fiscal_year` - fiscal_year
              * @enum {string}
              */
             attr: "fiscal_year";
@@ -898,7 +898,7 @@ export interface components {
         };
         DataQualityRetrieveNonFieldErrorsErrorComponent: {
             /**
-             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @description * `non_field_errors` - non_field_errors
              * @enum {string}
              */
             attr: "non_field_errors";
@@ -1139,7 +1139,7 @@ export interface components {
         ForecastCategoryEnum: "Pipeline" | "Best Case" | "Commit" | "Closed" | "Omitted";
         ForecastRetrieveAsOfErrorComponent: {
             /**
-             * @description * `as_of` - as_of (enum property replaced by openapi-typescript)
+             * @description * `as_of` - as_of
              * @enum {string}
              */
             attr: "as_of";
@@ -1152,11 +1152,11 @@ export interface components {
             code: "datetime" | "invalid" | "null";
             detail: string;
         };
-        ForecastRetrieveError: components["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastRetrieveFiscalYearErrorComponent"] | components["schemas"]["ForecastRetrieveAsOfErrorComponent"];
+        ForecastRetrieveError: components["schemas"]["ForecastRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastRetrieveFiscalYearErrorComponent"] | components["schemas"]["ForecastRetrieveAsOfErrorComponent"] | components["schemas"]["UnknownParameterError"];
         ForecastRetrieveErrorResponse400: components["schemas"]["ForecastRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
         ForecastRetrieveFiscalYearErrorComponent: {
             /**
-             * @description * `fiscal_year` - fiscal_year (enum property replaced by openapi-typescript)
+             * @description * `fiscal_year` - fiscal_year
              * @enum {string}
              */
             attr: "fiscal_year";
@@ -1173,7 +1173,7 @@ export interface components {
         };
         ForecastRetrieveNonFieldErrorsErrorComponent: {
             /**
-             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @description * `non_field_errors` - non_field_errors
              * @enum {string}
              */
             attr: "non_field_errors";
@@ -1594,7 +1594,7 @@ export interface components {
             code: "does_not_exist" | "invalid" | "max_string_length" | "null" | "required";
             detail: string;
         };
-        OpportunitiesCreateError: components["schemas"]["OpportunitiesCreateNonFieldErrorsErrorComponent"] | components["schemas"]["OpportunitiesCreateCidErrorComponent"] | components["schemas"]["OpportunitiesCreateOpportunityNameErrorComponent"] | components["schemas"]["OpportunitiesCreateProductErrorComponent"] | components["schemas"]["OpportunitiesCreateStatusErrorComponent"] | components["schemas"]["OpportunitiesCreateEstMonthlyRevenueErrorComponent"] | components["schemas"]["OpportunitiesCreateProbabilityErrorComponent"] | components["schemas"]["OpportunitiesCreateForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesCreateExpectedCloseDateErrorComponent"] | components["schemas"]["OpportunitiesCreateIdempotency-KeyErrorComponent"] | components["schemas"]["UnknownFieldError"];
+        OpportunitiesCreateError: components["schemas"]["OpportunitiesCreateNonFieldErrorsErrorComponent"] | components["schemas"]["OpportunitiesCreateCidErrorComponent"] | components["schemas"]["OpportunitiesCreateOpportunityNameErrorComponent"] | components["schemas"]["OpportunitiesCreateProductErrorComponent"] | components["schemas"]["OpportunitiesCreateStatusErrorComponent"] | components["schemas"]["OpportunitiesCreateEstMonthlyRevenueErrorComponent"] | components["schemas"]["OpportunitiesCreateProbabilityErrorComponent"] | components["schemas"]["OpportunitiesCreateForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesCreateExpectedCloseDateErrorComponent"] | components["schemas"]["OpportunitiesCreateIdempotency-KeyErrorComponent"] | components["schemas"]["UnknownFieldError"] | components["schemas"]["UnknownParameterError"];
         OpportunitiesCreateErrorResponse400: components["schemas"]["OpportunitiesCreateValidationError"] | components["schemas"]["ParseErrorResponse"];
         OpportunitiesCreateEstMonthlyRevenueErrorComponent: {
             /**
@@ -1977,7 +1977,7 @@ export interface components {
             code: "does_not_exist" | "invalid" | "max_string_length" | "null" | "required";
             detail: string;
         };
-        OpportunitiesPartialUpdateError: components["schemas"]["OpportunitiesPartialUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateCidErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateOpportunityNameErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateProductErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateStatusErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateEstMonthlyRevenueErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateProbabilityErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateExpectedCloseDateErrorComponent"] | components["schemas"]["UnknownFieldError"];
+        OpportunitiesPartialUpdateError: components["schemas"]["OpportunitiesPartialUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateCidErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateOpportunityNameErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateProductErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateStatusErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateEstMonthlyRevenueErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateProbabilityErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesPartialUpdateExpectedCloseDateErrorComponent"] | components["schemas"]["UnknownFieldError"] | components["schemas"]["UnknownParameterError"];
         OpportunitiesPartialUpdateErrorResponse400: components["schemas"]["OpportunitiesPartialUpdateValidationError"] | components["schemas"]["ParseErrorResponse"];
         OpportunitiesPartialUpdateEstMonthlyRevenueErrorComponent: {
             /**
@@ -2138,7 +2138,7 @@ export interface components {
             code: "does_not_exist" | "invalid" | "max_string_length" | "null" | "required";
             detail: string;
         };
-        OpportunitiesUpdateError: components["schemas"]["OpportunitiesUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["OpportunitiesUpdateCidErrorComponent"] | components["schemas"]["OpportunitiesUpdateOpportunityNameErrorComponent"] | components["schemas"]["OpportunitiesUpdateProductErrorComponent"] | components["schemas"]["OpportunitiesUpdateStatusErrorComponent"] | components["schemas"]["OpportunitiesUpdateEstMonthlyRevenueErrorComponent"] | components["schemas"]["OpportunitiesUpdateProbabilityErrorComponent"] | components["schemas"]["OpportunitiesUpdateForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesUpdateExpectedCloseDateErrorComponent"] | components["schemas"]["UnknownFieldError"];
+        OpportunitiesUpdateError: components["schemas"]["OpportunitiesUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["OpportunitiesUpdateCidErrorComponent"] | components["schemas"]["OpportunitiesUpdateOpportunityNameErrorComponent"] | components["schemas"]["OpportunitiesUpdateProductErrorComponent"] | components["schemas"]["OpportunitiesUpdateStatusErrorComponent"] | components["schemas"]["OpportunitiesUpdateEstMonthlyRevenueErrorComponent"] | components["schemas"]["OpportunitiesUpdateProbabilityErrorComponent"] | components["schemas"]["OpportunitiesUpdateForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesUpdateExpectedCloseDateErrorComponent"] | components["schemas"]["UnknownFieldError"] | components["schemas"]["UnknownParameterError"];
         OpportunitiesUpdateErrorResponse400: components["schemas"]["OpportunitiesUpdateValidationError"] | components["schemas"]["ParseErrorResponse"];
         OpportunitiesUpdateEstMonthlyRevenueErrorComponent: {
             /**
@@ -2678,16 +2678,17 @@ export interface components {
          */
         UnknownFieldErrorCodeEnum: "unknown_field";
         UnknownParameterError: {
-            /** @description The unknown query parameter's name. */
+            /** @description The query parameter's name: unknown to the endpoint, or given twice where it takes one value. */
             attr: string;
             code: components["schemas"]["UnknownParameterErrorCodeEnum"];
             detail: string;
         };
         /**
          * @description * `unknown_parameter` - unknown_parameter
+         *     * `repeated_parameter` - repeated_parameter
          * @enum {string}
          */
-        UnknownParameterErrorCodeEnum: "unknown_parameter";
+        UnknownParameterErrorCodeEnum: "unknown_parameter" | "repeated_parameter";
         /**
          * @description * `validation_error` - Validation Error
          * @enum {string}
@@ -5292,5 +5293,5 @@ export const serverErrorEnumValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const sourceEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SourceEnum"]> = ["api", "admin", "shell", "import", "command"];
 export const statusEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StatusEnum"]> = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"];
 export const unknownFieldErrorCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UnknownFieldErrorCodeEnum"]> = ["unknown_field"];
-export const unknownParameterErrorCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UnknownParameterErrorCodeEnum"]> = ["unknown_parameter"];
+export const unknownParameterErrorCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UnknownParameterErrorCodeEnum"]> = ["unknown_parameter", "repeated_parameter"];
 export const validationErrorEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ValidationErrorEnum"]> = ["validation_error"];
