@@ -23,6 +23,8 @@ from .params import FORMAT_PARAM, query_param_errors
 # ``format`` switch (``?format=json`` / ``?format=api``).
 PAGING_PARAMS = ("limit", "offset")
 PASSTHROUGH_PARAMS = frozenset({*PAGING_PARAMS, FORMAT_PARAM})
+# The lists that also take cursor pages (their views use pagination.KeysetPagination).
+CURSOR_PASSTHROUGH_PARAMS = PASSTHROUGH_PARAMS | {"page_size", "cursor"}
 
 
 class StrictBooleanField(forms.Field):
@@ -196,6 +198,7 @@ CUSTOMER_COLUMNS = tuple(field.column for field in Customer._meta.concrete_field
 
 
 class CustomerFilter(StrictFilterSet):
+    passthrough_params = CURSOR_PASSTHROUGH_PARAMS
     area = VocabularyFilter(choices=Area.choices, help_text="The customer's area.")
     # Exact, byte for byte, on every backend (MySQL's collation would ignore case and accents).
     account_executive = django_filters.CharFilter(
@@ -233,6 +236,7 @@ class CustomerFilter(StrictFilterSet):
 class CustomerOpportunityFilter(StrictFilterSet):
     """The filters of one customer's opportunities: its ``cid`` is in the path, so not a parameter."""
 
+    passthrough_params = CURSOR_PASSTHROUGH_PARAMS
     status = VocabularyFilter(choices=Status.choices)
     product = VocabularyFilter(choices=Product.choices)
     forecast_category = VocabularyFilter(choices=ForecastCategory.choices)

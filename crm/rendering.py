@@ -3,8 +3,9 @@
 A DRF serializer costs several microseconds per field; at 100k customers that is seconds.
 Instead the list runs the queryset's own SQL (built by the FilterSet, so filters and
 ordering are the same), turns each chunk of row tuples into dicts in one comprehension and
-encodes the chunk with orjson. Chunks keep peak memory near twice the response size: only
-the encoded chunks and the joined body are alive at the end, never every row as objects.
+encodes the chunk with orjson. Only one chunk of rows exists as objects at a time: a
+streamed response (the opportunity list) holds one chunk in memory whatever the number of
+rows; a joined body (the customer list) holds the encoded chunks and the body.
 
 Django's per-row converters are bypassed on purpose (on SQLite they parse every date and
 boolean); each endpoint's row function does the few conversions JSON needs, and a test
@@ -12,13 +13,16 @@ checks that its output equals the serializer's.
 """
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import orjson
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from rest_framework.renderers import JSONRenderer
+
+from .sql import sql_of
 
 # Small chunks: as fast as large ones, and the rows of one chunk as objects stay small
 # next to the response even for short lists.
@@ -62,6 +66,50 @@ def _streaming_cursor(connection) -> Iterator:
         yield cursor
 
 
+def stream_rows(
+    queryset: QuerySet,
+    columns: Sequence[str],
+    rows_to_dicts: Callable[[list[tuple]], list[dict]],
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[bytes]:
+    """A JSON array of ``queryset``'s rows as an iterator of chunks; one SQL query.
+
+    The query runs before this returns, so a database that is down is still an error
+    response (503), not a truncated body; the rows are then fetched, converted and encoded
+    one chunk at a time as the iterator is consumed: memory holds one chunk, whatever the
+    number of rows. ``rows_to_dicts`` receives tuples in the order of ``columns``.
+    """
+    values = queryset.values_list(*columns)
+    try:
+        sql, params = sql_of(values)
+    except EmptyResultSet:
+        return iter([b"[]"])
+    cleanup = ExitStack()
+    try:
+        cursor = cleanup.enter_context(_streaming_cursor(connections[values.db]))
+        cursor.execute(sql, params)
+        # Django adds columns of its own in some queries (DISTINCT with ordering); the row
+        # function would then label values wrongly, so refuse rather than mislabel.
+        if len(cursor.description) != len(columns):
+            raise ValueError("stream_rows: the query selects other columns than expected")
+    except BaseException:
+        cleanup.close()
+        raise
+    return _chunks(cursor, rows_to_dicts, chunk_rows, cleanup)
+
+
+def _chunks(cursor, rows_to_dicts, chunk_rows: int, cleanup: ExitStack) -> Iterator[bytes]:
+    with cleanup:
+        yield b"["
+        separator = b""
+        while rows := cursor.fetchmany(chunk_rows):
+            # Without its brackets, so chunks join into one array.
+            yield separator + orjson.dumps(rows_to_dicts(rows))[1:-1]
+            separator = b","
+        yield b"]"
+
+
 def encode_rows(
     queryset: QuerySet,
     columns: Sequence[str],
@@ -69,27 +117,26 @@ def encode_rows(
     *,
     chunk_rows: int = CHUNK_ROWS,
 ) -> bytes:
-    """A JSON array of ``queryset``'s rows, one SQL query.
+    """``stream_rows`` joined into one body, for a response that must know its length."""
+    return b"".join(stream_rows(queryset, columns, rows_to_dicts, chunk_rows=chunk_rows))
 
-    ``rows_to_dicts`` receives tuples in the order of ``columns``.
+
+class JSONStream(StreamingHttpResponse):
+    """A JSON body sent chunk by chunk as ``stream_rows`` produces it.
+
+    ``content`` joins the chunks, for readers that want the whole body at once (the test
+    client's ``json()``); a server never asks for it and streams.
     """
-    values = queryset.values_list(*columns)
-    try:
-        sql, params = values.query.get_compiler(using=values.db).as_sql()
-    except EmptyResultSet:
-        return b"[]"
-    parts: list = [b"["]
-    with _streaming_cursor(connections[values.db]) as cursor:
-        cursor.execute(sql, params)
-        # Django adds columns of its own in some queries (DISTINCT with ordering); the row
-        # function would then label values wrongly, so refuse rather than mislabel.
-        if len(cursor.description) != len(columns):
-            raise ValueError("encode_rows: the query selects other columns than expected")
-        while rows := cursor.fetchmany(chunk_rows):
-            if len(parts) > 1:
-                parts.append(b",")
-            # Copied without its brackets: orjson's own buffer is over-allocated (up to twice
-            # the text), and 50 such buffers alive at once would double the peak.
-            parts.append(memoryview(orjson.dumps(rows_to_dicts(rows)))[1:-1].tobytes())
-    parts.append(b"]")
-    return b"".join(parts)
+
+    def __init__(self, chunks: Iterator[bytes], **kwargs):
+        super().__init__(chunks, content_type="application/json", **kwargs)
+
+    @property
+    def content(self) -> bytes:
+        body = b"".join(self.streaming_content)
+        self.streaming_content = [body]
+        return body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.charset)

@@ -15,10 +15,14 @@ from .history import (
     history_cursor,
 )
 from .opportunities import (
+    OPPORTUNITY_COLUMNS,
+    OPPORTUNITY_FIELDS,
     OpportunityInputSerializer,
     OpportunitySerializer,
     StatusDefaultsSerializer,
     VocabularySerializer,
+    opportunity_rows_to_dicts,
+    opportunity_to_dict,
 )
 from .revenue import (
     DataQualityReportSerializer,
@@ -32,6 +36,8 @@ from .revenue import (
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "OPPORTUNITY_COLUMNS",
+    "OPPORTUNITY_FIELDS",
     "ChangeFeedQuerySerializer",
     "ChangeFeedSerializer",
     "ChangePageSerializer",
@@ -52,4 +58,6 @@ __all__ = [
     "VocabularySerializer",
     "customer_rows_to_dicts",
     "history_cursor",
+    "opportunity_rows_to_dicts",
+    "opportunity_to_dict",
 ]

@@ -1,5 +1,7 @@
 """Opportunities as the API takes and returns them, and the vocabulary."""
 
+import datetime
+
 from rest_framework import serializers
 
 from .. import numbers
@@ -95,6 +97,65 @@ class OpportunitySerializer(serializers.Serializer):
     expected_close_date = serializers.DateField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+# --- The plain mapping: the representation without a serializer per row or per request ---
+# Derived from OpportunitySerializer: the same names in the same order, read from the same
+# sources (``customer.area`` becomes the column path ``customer__area``).
+_FIELDS = OpportunitySerializer().fields
+OPPORTUNITY_FIELDS = tuple(_FIELDS)
+OPPORTUNITY_COLUMNS = tuple(field.source.replace(".", "__") for field in _FIELDS.values())
+
+
+def _money(value) -> str | None:
+    # Decimal on MySQL, a float or int from SQLite's NUMERIC column: always 2 places.
+    return None if value is None else f"{value:.2f}"
+
+
+def _timestamp(value) -> str:
+    # DRF's format: ISO 8601 in UTC with "Z". Raw rows hold naive UTC (MySQL) or text (SQLite).
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value.isoformat() + "Z"
+
+
+def _date(value) -> str:
+    # A date from MySQL and the ORM, ISO text from SQLite's raw rows.
+    return value if isinstance(value, str) else value.isoformat()
+
+
+_CONVERTERS = (
+    (serializers.DecimalField, _money),
+    (serializers.DateTimeField, _timestamp),
+    (serializers.DateField, _date),
+)
+_CONVERSIONS = tuple(
+    (name, next(convert for kind, convert in _CONVERTERS if isinstance(field, kind)))
+    for name, field in _FIELDS.items()
+    if any(isinstance(field, kind) for kind, _ in _CONVERTERS)
+)
+
+
+def opportunity_rows_to_dicts(rows: list[tuple]) -> list[dict]:
+    """OpportunitySerializer's output for rows of ``OPPORTUNITY_COLUMNS``; a test keeps them equal."""
+    dicts = [dict(zip(OPPORTUNITY_FIELDS, row, strict=True)) for row in rows]
+    for row in dicts:
+        for name, convert in _CONVERSIONS:
+            row[name] = convert(row[name])
+    return dicts
+
+
+def opportunity_to_dict(opportunity) -> dict:
+    """One opportunity (with its customer loaded) as OpportunitySerializer would give it."""
+    values = []
+    for column in OPPORTUNITY_COLUMNS:
+        value = opportunity
+        for part in column.split("__"):
+            value = getattr(value, part)
+        values.append(value)
+    return opportunity_rows_to_dicts([tuple(values)])[0]
 
 
 class StatusDefaultsSerializer(serializers.Serializer):

@@ -33,12 +33,45 @@ def test_the_customer_list_documents_every_parameter_and_error(schema):
         "ordering",
         "limit",
         "offset",
+        "page_size",
+        "cursor",
     }
     assert {"200", "400", "401", "403", "405", "406", "429", "500", "503"} <= set(operation["responses"])
     area = next(p for p in operation["parameters"] if p["name"] == "area")
     # Several values allowed (?area=France&area=UK means either), each from the vocabulary.
     assert area["schema"]["type"] == "array"
     assert area["schema"]["items"]["enum"] == ["France", "Germany", "Netherlands", "Switzerland", "UK"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/opportunities", "/api/customers/{cid}/opportunities", "/api/customers"]
+)
+def test_cursor_pages_are_in_the_contract(schema, path):
+    """page_size (1-1000) and cursor are documented with the {next, previous, results} body and 400s."""
+    operation = schema["paths"][path]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+    assert parameters["cursor"]["schema"]["type"] == "string"
+    assert parameters["offset"]["schema"]["maximum"] == 10_000
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    cursor_page = next(
+        member
+        for member in body["oneOf"]
+        if member.get("properties", {}).keys() == {"next", "previous", "results"}
+    )
+    assert cursor_page["required"] == ["next", "previous", "results"]
+    assert cursor_page["additionalProperties"] is False
+    errors = str(schema["components"]["schemas"])
+    for name in ("PageSize", "Cursor"):
+        assert f"{name}ErrorComponent" in errors
+
+
+def test_the_revenue_lists_page_with_limit_and_offset_only(schema):
+    """Small tables: no cursor parameters on the revenue lists."""
+    names = {p["name"] for p in schema["paths"]["/api/revenue/actuals"]["get"]["parameters"]}
+    assert {"limit", "offset"} <= names
+    assert not names & {"page_size", "cursor"}
 
 
 def test_the_customer_detail_documents_404_in_the_error_shape(schema):

@@ -17,9 +17,23 @@ from ..errors import Conflict, PreconditionFailed, UnprocessableEntity
 from ..filters import CustomerOpportunityFilter, OpportunityFilter
 from ..models import Opportunity
 from ..openapi import opportunities as schemas
+from ..pagination import KeysetPagination
 from ..permissions import ModelPermissions, view_permission
-from ..selectors import customer_get, opportunity_get, opportunity_list, vocabulary_get
-from ..serializers import OpportunityInputSerializer, OpportunitySerializer
+from ..rendering import JSONStream, stream_rows
+from ..selectors import (
+    customer_get,
+    opportunity_get,
+    opportunity_list,
+    opportunity_page_fetch,
+    vocabulary_get,
+)
+from ..serializers import (
+    OPPORTUNITY_COLUMNS,
+    OpportunityInputSerializer,
+    OpportunitySerializer,
+    opportunity_rows_to_dicts,
+    opportunity_to_dict,
+)
 from ..services import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IdempotencyInProgress,
@@ -69,12 +83,23 @@ def _idempotency_key(request) -> str | None:
     return key
 
 
-def _represent(opportunity: Opportunity) -> dict:
-    return OpportunitySerializer(opportunity).data
+# A plain mapping, not a serializer built per request (OpportunitySerializer stays the schema).
+_represent = opportunity_to_dict
+
+
+class StreamedListMixin:
+    """The unpaged JSON list streamed from one query, like the customer list but never whole in memory."""
+
+    def render_list(self, request, rows, *, paged: bool):
+        if paged or request.accepted_renderer.format != "json":
+            return super().render_list(request, rows, paged=paged)
+        return JSONStream(stream_rows(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts))
 
 
 @schemas.opportunity_viewset
-class OpportunityViewSet(MethodCheckedFirst, QueryParamsChecked, SelectorListMixin, viewsets.GenericViewSet):
+class OpportunityViewSet(
+    MethodCheckedFirst, QueryParamsChecked, StreamedListMixin, SelectorListMixin, viewsets.GenericViewSet
+):
     """CRM opportunities: read with crm.view_opportunity; write with add/change/delete_opportunity."""
 
     # The permission class reads the model from here; data comes from selectors and services.
@@ -82,7 +107,9 @@ class OpportunityViewSet(MethodCheckedFirst, QueryParamsChecked, SelectorListMix
     serializer_class = OpportunitySerializer
     lookup_field = "oid"
     filterset_class = OpportunityFilter
+    pagination_class = KeysetPagination
     selector = staticmethod(opportunity_list)
+    fetch_page = staticmethod(opportunity_page_fetch)
 
     def _get(self, oid: str) -> Opportunity:
         opportunity = opportunity_get(oid=oid)
@@ -170,7 +197,7 @@ class OpportunityViewSet(MethodCheckedFirst, QueryParamsChecked, SelectorListMix
 
 @schemas.customer_opportunity_list
 class CustomerOpportunityListView(
-    MethodCheckedFirst, SelectorListMixin, mixins.ListModelMixin, generics.GenericAPIView
+    MethodCheckedFirst, StreamedListMixin, SelectorListMixin, mixins.ListModelMixin, generics.GenericAPIView
 ):
     """Needs crm.view_opportunity and crm.view_customer (it reveals whether the customer exists)."""
 
@@ -178,7 +205,9 @@ class CustomerOpportunityListView(
     permission_classes = [ModelPermissions, view_permission("crm.view_customer")]
     serializer_class = OpportunitySerializer
     filterset_class = CustomerOpportunityFilter
+    pagination_class = KeysetPagination
     selector = staticmethod(opportunity_list)
+    fetch_page = staticmethod(opportunity_page_fetch)
 
     def get(self, request, cid: str):
         self.customer = customer_get(cid=cid)
