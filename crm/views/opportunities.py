@@ -4,6 +4,7 @@ Each view parses the request, calls a selector or service and renders; what the 
 about them is in ``crm.openapi.opportunities``.
 """
 
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import parse_etags
 from rest_framework import generics, mixins, status, viewsets
@@ -19,7 +20,7 @@ from ..models import Opportunity
 from ..openapi import opportunities as schemas
 from ..pagination import KeysetPagination
 from ..permissions import ModelPermissions, view_permission
-from ..rendering import JSONStream, stream_rows
+from ..rendering import JSONStream, stream_rows, stream_walk
 from ..selectors import (
     customer_get,
     opportunity_get,
@@ -93,7 +94,12 @@ class StreamedListMixin:
     def render_list(self, request, rows, *, paged: bool):
         if paged or request.accepted_renderer.format != "json":
             return super().render_list(request, rows, paged=paged)
-        return JSONStream(stream_rows(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts))
+        try:
+            chunks = stream_walk(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts)
+        except ValidationError:
+            # An order no index has (e.g. by customer name): one query, streamed as it arrives.
+            chunks = stream_rows(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts)
+        return JSONStream(chunks)
 
 
 @schemas.opportunity_viewset

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import Opportunity
-from crm.rendering import stream_rows
+from crm.rendering import stream_rows, stream_walk
 from crm.selectors import opportunity_list
 from crm.serializers import (
     OPPORTUNITY_COLUMNS,
@@ -64,6 +64,35 @@ def test_streamed_rows_equal_the_serializer_across_chunks(varied, chunk_rows):
         stream_rows(opportunity_list(), OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, chunk_rows=chunk_rows)
     )
     assert orjson.loads(body) == _serialized()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 250])
+def test_a_walk_in_index_order_equals_the_serializer_across_chunks(varied, chunk_rows):
+    """Keyset chunks of any size (ties on the close date included) join into the serializer's JSON."""
+    OpportunityFactory.create_batch(4, customer_id=3, expected_close_date=datetime.date(2025, 5, 5))
+    chunks = stream_walk(
+        opportunity_list(), OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, chunk_rows=chunk_rows
+    )
+    assert orjson.loads(b"".join(chunks)) == _serialized()
+
+
+def test_the_list_in_an_order_no_index_has_streams_too(reader, varied):
+    """ordering=customer_name: one query streamed as it arrives (read before the next query); same JSON."""
+    response = reader.get(LIST_URL, {"ordering": "customer_name"})
+    assert response.streaming
+    body = response.json()
+    expected = OpportunitySerializer(opportunity_list(filters={"ordering": "customer_name"}), many=True).data
+    assert body == [dict(row) for row in expected]
+
+
+def test_another_request_may_run_before_a_stream_is_read(reader, varied):
+    """The walk leaves nothing pending on the connection: a second request answers meanwhile."""
+    streamed = reader.get(LIST_URL)
+    assert (
+        reader.get(reverse("api:opportunity-detail", kwargs={"oid": varied[0].oid})).status_code
+        == HTTPStatus.OK
+    )
+    assert orjson.loads(b"".join(streamed.streaming_content)) == _serialized()
 
 
 def test_the_plain_mapping_equals_the_serializer_for_one_opportunity(varied):
