@@ -552,6 +552,18 @@ export interface components {
              */
             previous: string | null;
             results: components["schemas"]["Customer"][];
+        } | {
+            /**
+             * Format: uri
+             * @description The next page, or null on the last.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page, or null on the first.
+             */
+            previous: string | null;
+            results: components["schemas"]["Customer"][];
         };
         CustomersListAccountExecutiveErrorComponent: {
             /**
@@ -593,7 +605,22 @@ export interface components {
             code: "null_characters_not_allowed";
             detail: string;
         };
-        CustomersListError: components["schemas"]["CustomersListAreaErrorComponent"] | components["schemas"]["CustomersListAccountExecutiveErrorComponent"] | components["schemas"]["CustomersListTechnicalSpecialistErrorComponent"] | components["schemas"]["CustomersListIndustryErrorComponent"] | components["schemas"]["CustomersListContractTypeErrorComponent"] | components["schemas"]["CustomersListIsActiveErrorComponent"] | components["schemas"]["CustomersListIsKeyAccountErrorComponent"] | components["schemas"]["CustomersListSearchErrorComponent"] | components["schemas"]["CustomersListOrderingErrorComponent"] | components["schemas"]["CustomersListLimitErrorComponent"] | components["schemas"]["CustomersListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
+        CustomersListCursorErrorComponent: {
+            /**
+             * @description * `cursor` - cursor
+             * @enum {string}
+             */
+            attr: "cursor";
+            /**
+             * @description * `max_length` - max_length
+             *     * `null_characters_not_allowed` - null_characters_not_allowed
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "max_length" | "null_characters_not_allowed" | "required";
+            detail: string;
+        };
+        CustomersListError: components["schemas"]["CustomersListAreaErrorComponent"] | components["schemas"]["CustomersListAccountExecutiveErrorComponent"] | components["schemas"]["CustomersListTechnicalSpecialistErrorComponent"] | components["schemas"]["CustomersListIndustryErrorComponent"] | components["schemas"]["CustomersListContractTypeErrorComponent"] | components["schemas"]["CustomersListIsActiveErrorComponent"] | components["schemas"]["CustomersListIsKeyAccountErrorComponent"] | components["schemas"]["CustomersListSearchErrorComponent"] | components["schemas"]["CustomersListOrderingErrorComponent"] | components["schemas"]["CustomersListLimitErrorComponent"] | components["schemas"]["CustomersListOffsetErrorComponent"] | components["schemas"]["CustomersListPageSizeErrorComponent"] | components["schemas"]["CustomersListCursorErrorComponent"] | components["schemas"]["UnknownParameterError"];
         CustomersListErrorResponse400: components["schemas"]["CustomersListValidationError"] | components["schemas"]["ParseErrorResponse"];
         CustomersListIndustryErrorComponent: {
             /**
@@ -679,6 +706,22 @@ export interface components {
             code: "invalid_choice";
             detail: string;
         };
+        CustomersListPageSizeErrorComponent: {
+            /**
+             * @description * `page_size` - page_size
+             * @enum {string}
+             */
+            attr: "page_size";
+            /**
+             * @description * `invalid` - invalid
+             *     * `max_value` - max_value
+             *     * `min_value` - min_value
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "invalid" | "max_value" | "min_value" | "required";
+            detail: string;
+        };
         CustomersListSearchErrorComponent: {
             /**
              * @description * `search` - search
@@ -727,7 +770,22 @@ export interface components {
             code: "invalid_choice" | "invalid_list";
             detail: string;
         };
-        CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
+        CustomersOpportunitiesListCursorErrorComponent: {
+            /**
+             * @description * `cursor` - cursor
+             * @enum {string}
+             */
+            attr: "cursor";
+            /**
+             * @description * `max_length` - max_length
+             *     * `null_characters_not_allowed` - null_characters_not_allowed
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "max_length" | "null_characters_not_allowed" | "required";
+            detail: string;
+        };
+        CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["CustomersOpportunitiesListPageSizeErrorComponent"] | components["schemas"]["CustomersOpportunitiesListCursorErrorComponent"] | components["schemas"]["UnknownParameterError"];
         CustomersOpportunitiesListErrorResponse400: components["schemas"]["CustomersOpportunitiesListValidationError"] | components["schemas"]["ParseErrorResponse"];
         CustomersOpportunitiesListExpectedCloseDateFromErrorComponent: {
             /**
@@ -812,6 +870,22 @@ export interface components {
              * @enum {string}
              */
             code: "invalid_choice";
+            detail: string;
+        };
+        CustomersOpportunitiesListPageSizeErrorComponent: {
+            /**
+             * @description * `page_size` - page_size
+             * @enum {string}
+             */
+            attr: "page_size";
+            /**
+             * @description * `invalid` - invalid
+             *     * `max_value` - max_value
+             *     * `min_value` - min_value
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "invalid" | "max_value" | "min_value" | "required";
             detail: string;
         };
         CustomersOpportunitiesListProductErrorComponent: {
@@ -1837,7 +1911,22 @@ export interface components {
             code: "invalid" | "max_value" | "min_value";
             detail: string;
         };
-        OpportunitiesListError: components["schemas"]["OpportunitiesListStatusErrorComponent"] | components["schemas"]["OpportunitiesListProductErrorComponent"] | components["schemas"]["OpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesListAreaErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["OpportunitiesListOrderingErrorComponent"] | components["schemas"]["OpportunitiesListCidErrorComponent"] | components["schemas"]["OpportunitiesListLimitErrorComponent"] | components["schemas"]["OpportunitiesListOffsetErrorComponent"] | components["schemas"]["UnknownParameterError"];
+        OpportunitiesListCursorErrorComponent: {
+            /**
+             * @description * `cursor` - cursor
+             * @enum {string}
+             */
+            attr: "cursor";
+            /**
+             * @description * `max_length` - max_length
+             *     * `null_characters_not_allowed` - null_characters_not_allowed
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "max_length" | "null_characters_not_allowed" | "required";
+            detail: string;
+        };
+        OpportunitiesListError: components["schemas"]["OpportunitiesListStatusErrorComponent"] | components["schemas"]["OpportunitiesListProductErrorComponent"] | components["schemas"]["OpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesListAreaErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["OpportunitiesListOrderingErrorComponent"] | components["schemas"]["OpportunitiesListCidErrorComponent"] | components["schemas"]["OpportunitiesListLimitErrorComponent"] | components["schemas"]["OpportunitiesListOffsetErrorComponent"] | components["schemas"]["OpportunitiesListPageSizeErrorComponent"] | components["schemas"]["OpportunitiesListCursorErrorComponent"] | components["schemas"]["UnknownParameterError"];
         OpportunitiesListErrorResponse400: components["schemas"]["OpportunitiesListValidationError"] | components["schemas"]["ParseErrorResponse"];
         OpportunitiesListExpectedCloseDateFromErrorComponent: {
             /**
@@ -1922,6 +2011,22 @@ export interface components {
              * @enum {string}
              */
             code: "invalid_choice";
+            detail: string;
+        };
+        OpportunitiesListPageSizeErrorComponent: {
+            /**
+             * @description * `page_size` - page_size
+             * @enum {string}
+             */
+            attr: "page_size";
+            /**
+             * @description * `invalid` - invalid
+             *     * `max_value` - max_value
+             *     * `min_value` - min_value
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "invalid" | "max_value" | "min_value" | "required";
             detail: string;
         };
         OpportunitiesListProductErrorComponent: {
@@ -2335,6 +2440,18 @@ export interface components {
         OpportunityListResponse: components["schemas"]["Opportunity"][] | {
             /** @description Rows matching the filters, all pages together. */
             count: number;
+            /**
+             * Format: uri
+             * @description The next page, or null on the last.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page, or null on the first.
+             */
+            previous: string | null;
+            results: components["schemas"]["Opportunity"][];
+        } | {
             /**
              * Format: uri
              * @description The next page, or null on the last.
@@ -2862,6 +2979,8 @@ export interface operations {
                 area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
                 /** @description The contract type, exactly as stored. */
                 contract_type?: string;
+                /** @description Opaque; taken from a page's `next` or `previous` link, which also repeat `page_size` and the filters. A cursor altered, or used with other filters or another ordering than the page it came from, is a 400 naming `cursor`. */
+                cursor?: string;
                 /** @description The industry, exactly as stored. */
                 industry?: string;
                 /** @description true, false, 1 or 0. */
@@ -2870,7 +2989,7 @@ export interface operations {
                 is_key_account?: boolean;
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
-                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
+                /** @description Rows to skip, 0 to 10000; deeper is a 400 pointing to `cursor`. Alone, it pages with `limit` 100. The database reads every skipped row and the `count` reads every matching one, so a deep offset costs more than an early page. */
                 offset?: number;
                 /**
                  * @description Comma-separated columns, '-' for descending (e.g. 'area,-cid'); default cid.
@@ -2899,6 +3018,8 @@ export interface operations {
                  *     * `-is_key_account` - Is key account (descending)
                  */
                 ordering?: ("-account_executive" | "-area" | "-cid" | "-contract_end_date" | "-contract_start_date" | "-contract_type" | "-customer_name" | "-industry" | "-is_active" | "-is_key_account" | "-technical_specialist" | "account_executive" | "area" | "cid" | "contract_end_date" | "contract_start_date" | "contract_type" | "customer_name" | "industry" | "is_active" | "is_key_account" | "technical_specialist")[];
+                /** @description Cursor pages of 1 to 1000 rows: the body becomes `{next, previous, results}` (no count). Each page costs the same at any depth; follow `next` to the end to see every row that exists throughout the walk exactly once. Not with `limit`/`offset`. Orders: the default, or `ordering` by one indexed column (with the id as tiebreaker, same direction); others are a 400 naming `ordering`. */
+                page_size?: number;
                 /** @description Case-insensitive substring of the customer name. */
                 search?: string;
                 /** @description The technical specialist's name, exactly as stored. */
@@ -3116,6 +3237,8 @@ export interface operations {
                  *     * `UK` - UK
                  */
                 area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
+                /** @description Opaque; taken from a page's `next` or `previous` link, which also repeat `page_size` and the filters. A cursor altered, or used with other filters or another ordering than the page it came from, is a 400 naming `cursor`. */
+                cursor?: string;
                 /** @description Close date on or after (YYYY-MM-DD). */
                 expected_close_date_from?: string;
                 /** @description Close date on or before (YYYY-MM-DD). */
@@ -3132,7 +3255,7 @@ export interface operations {
                 forecast_category?: ("Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null)[];
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
-                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
+                /** @description Rows to skip, 0 to 10000; deeper is a 400 pointing to `cursor`. Alone, it pages with `limit` 100. The database reads every skipped row and the `count` reads every matching one, so a deep offset costs more than an early page. */
                 offset?: number;
                 /**
                  * @description Comma-separated fields, '-' for descending (e.g. '-est_monthly_revenue'). Default: expected_close_date, oid.
@@ -3165,6 +3288,8 @@ export interface operations {
                  *     * `-updated_at` - Updated at (descending)
                  */
                 ordering?: ("-area" | "-cid" | "-created_at" | "-customer_name" | "-est_monthly_revenue" | "-expected_close_date" | "-forecast_category" | "-oid" | "-opportunity_name" | "-probability" | "-product" | "-status" | "-updated_at" | "area" | "cid" | "created_at" | "customer_name" | "est_monthly_revenue" | "expected_close_date" | "forecast_category" | "oid" | "opportunity_name" | "probability" | "product" | "status" | "updated_at")[];
+                /** @description Cursor pages of 1 to 1000 rows: the body becomes `{next, previous, results}` (no count). Each page costs the same at any depth; follow `next` to the end to see every row that exists throughout the walk exactly once. Not with `limit`/`offset`. Orders: the default, or `ordering` by one indexed column (with the id as tiebreaker, same direction); others are a 400 naming `ordering`. */
+                page_size?: number;
                 /**
                  * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
                  *
@@ -3737,6 +3862,8 @@ export interface operations {
                  */
                 area?: ("France" | "Germany" | "Netherlands" | "Switzerland" | "UK")[];
                 cid?: number;
+                /** @description Opaque; taken from a page's `next` or `previous` link, which also repeat `page_size` and the filters. A cursor altered, or used with other filters or another ordering than the page it came from, is a 400 naming `cursor`. */
+                cursor?: string;
                 /** @description Close date on or after (YYYY-MM-DD). */
                 expected_close_date_from?: string;
                 /** @description Close date on or before (YYYY-MM-DD). */
@@ -3753,7 +3880,7 @@ export interface operations {
                 forecast_category?: ("Best Case" | "Closed" | "Commit" | "Omitted" | "Pipeline" | null)[];
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
-                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
+                /** @description Rows to skip, 0 to 10000; deeper is a 400 pointing to `cursor`. Alone, it pages with `limit` 100. The database reads every skipped row and the `count` reads every matching one, so a deep offset costs more than an early page. */
                 offset?: number;
                 /**
                  * @description Comma-separated fields, '-' for descending (e.g. '-est_monthly_revenue'). Default: expected_close_date, oid.
@@ -3786,6 +3913,8 @@ export interface operations {
                  *     * `-updated_at` - Updated at (descending)
                  */
                 ordering?: ("-area" | "-cid" | "-created_at" | "-customer_name" | "-est_monthly_revenue" | "-expected_close_date" | "-forecast_category" | "-oid" | "-opportunity_name" | "-probability" | "-product" | "-status" | "-updated_at" | "area" | "cid" | "created_at" | "customer_name" | "est_monthly_revenue" | "expected_close_date" | "forecast_category" | "oid" | "opportunity_name" | "probability" | "product" | "status" | "updated_at")[];
+                /** @description Cursor pages of 1 to 1000 rows: the body becomes `{next, previous, results}` (no count). Each page costs the same at any depth; follow `next` to the end to see every row that exists throughout the walk exactly once. Not with `limit`/`offset`. Orders: the default, or `ordering` by one indexed column (with the id as tiebreaker, same direction); others are a 400 naming `ordering`. */
+                page_size?: number;
                 /**
                  * @description One or more of the values; repeat the parameter for several (e.g. ?x=A&x=B means A or B). Compared exactly.
                  *
@@ -4729,7 +4858,7 @@ export interface operations {
                 month_from?: string;
                 /** @description Last month, inclusive. */
                 month_to?: string;
-                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
+                /** @description Rows to skip, 0 to 10000; deeper is a 400 pointing to `cursor`. Alone, it pages with `limit` 100. The database reads every skipped row and the `count` reads every matching one, so a deep offset costs more than an early page. */
                 offset?: number;
             };
             header?: never;
@@ -4844,7 +4973,7 @@ export interface operations {
                 fiscal_year?: number;
                 /** @description Page size, 1 to 1000 (more is a 400). Giving `limit` or `offset` turns on paging: the body becomes `{count, next, previous, results}`. */
                 limit?: number;
-                /** @description Rows to skip, 0 or more. Alone, it pages with `limit` 100. */
+                /** @description Rows to skip, 0 to 10000; deeper is a 400 pointing to `cursor`. Alone, it pages with `limit` 100. The database reads every skipped row and the `count` reads every matching one, so a deep offset costs more than an early page. */
                 offset?: number;
             };
             header?: never;
@@ -5089,6 +5218,8 @@ export const customersListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedD
 export const customersListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersListContractTypeErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListContractTypeErrorComponent"]["attr"]> = ["contract_type"];
 export const customersListContractTypeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListContractTypeErrorComponent"]["code"]> = ["null_characters_not_allowed"];
+export const customersListCursorErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListCursorErrorComponent"]["attr"]> = ["cursor"];
+export const customersListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListCursorErrorComponent"]["code"]> = ["max_length", "null_characters_not_allowed", "required"];
 export const customersListIndustryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIndustryErrorComponent"]["attr"]> = ["industry"];
 export const customersListIndustryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIndustryErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListIsActiveErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIsActiveErrorComponent"]["attr"]> = ["is_active"];
@@ -5101,6 +5232,8 @@ export const customersListOffsetErrorComponentAttrValues: ReadonlyArray<Flattene
 export const customersListOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const customersListOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListOrderingErrorComponent"]["attr"]> = ["ordering"];
 export const customersListOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListOrderingErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersListPageSizeErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListPageSizeErrorComponent"]["attr"]> = ["page_size"];
+export const customersListPageSizeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListPageSizeErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const customersListSearchErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListSearchErrorComponent"]["attr"]> = ["search"];
 export const customersListSearchErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListSearchErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListTechnicalSpecialistErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListTechnicalSpecialistErrorComponent"]["attr"]> = ["technical_specialist"];
@@ -5108,6 +5241,8 @@ export const customersListTechnicalSpecialistErrorComponentCodeValues: ReadonlyA
 export const customersListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListValidationError"]["type"]> = ["validation_error"];
 export const customersOpportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["attr"]> = ["area"];
 export const customersOpportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
+export const customersOpportunitiesListCursorErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCursorErrorComponent"]["attr"]> = ["cursor"];
+export const customersOpportunitiesListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCursorErrorComponent"]["code"]> = ["max_length", "null_characters_not_allowed", "required"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
 export const customersOpportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
@@ -5120,6 +5255,8 @@ export const customersOpportunitiesListOffsetErrorComponentAttrValues: ReadonlyA
 export const customersOpportunitiesListOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const customersOpportunitiesListOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"]["attr"]> = ["ordering"];
 export const customersOpportunitiesListOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"]["code"]> = ["invalid_choice"];
+export const customersOpportunitiesListPageSizeErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListPageSizeErrorComponent"]["attr"]> = ["page_size"];
+export const customersOpportunitiesListPageSizeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListPageSizeErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const customersOpportunitiesListProductErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["attr"]> = ["product"];
 export const customersOpportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersOpportunitiesListStatusErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListStatusErrorComponent"]["attr"]> = ["status"];
@@ -5209,6 +5346,8 @@ export const opportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<Flatte
 export const opportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const opportunitiesListCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesListCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCidErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
+export const opportunitiesListCursorErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCursorErrorComponent"]["attr"]> = ["cursor"];
+export const opportunitiesListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCursorErrorComponent"]["code"]> = ["max_length", "null_characters_not_allowed", "required"];
 export const opportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
 export const opportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
 export const opportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
@@ -5221,6 +5360,8 @@ export const opportunitiesListOffsetErrorComponentAttrValues: ReadonlyArray<Flat
 export const opportunitiesListOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const opportunitiesListOrderingErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListOrderingErrorComponent"]["attr"]> = ["ordering"];
 export const opportunitiesListOrderingErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListOrderingErrorComponent"]["code"]> = ["invalid_choice"];
+export const opportunitiesListPageSizeErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListPageSizeErrorComponent"]["attr"]> = ["page_size"];
+export const opportunitiesListPageSizeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListPageSizeErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const opportunitiesListProductErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListProductErrorComponent"]["attr"]> = ["product"];
 export const opportunitiesListProductErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListProductErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const opportunitiesListStatusErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListStatusErrorComponent"]["attr"]> = ["status"];
