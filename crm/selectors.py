@@ -27,6 +27,7 @@ from .filters import (
 from .forecast import Forecast, forecast_compute, forecast_period
 from .ids import int_id, is_oid
 from .models import Change, Customer, ForecastSnapshot, Opportunity, RevenueActual, RevenueTarget
+from .movement import Movement, movement_compute
 from .report_cache import report_cached
 from .services.history import change_sequence
 from .sql import keeps_first_table, sql_of
@@ -90,6 +91,14 @@ def forecast_snapshot_list(
     if date_to is not None:
         rows = rows.filter(as_of__lte=date_to)
     return rows.order_by("as_of", "position")
+
+
+def forecast_movement(
+    *, fiscal_year: int, date_from: datetime.date, date_to: datetime.date, detail: bool = False
+) -> Movement:
+    """Each area's pipeline at the start of ``date_from`` and the end of ``date_to``, and the
+    change between them in buckets (docs/forecast.md, "Pipeline movement")."""
+    return movement_compute(fiscal_year=fiscal_year, date_from=date_from, date_to=date_to, detail=detail)
 
 
 # --- Customers -----------------------------------------------------------------------

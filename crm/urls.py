@@ -19,6 +19,7 @@ router.register("revenue/targets", views.RevenueTargetViewSet, basename="revenue
 revenue_urlpatterns = [
     re_path(r"^forecast/?$", views.ForecastView.as_view(), name="forecast"),
     re_path(r"^forecast/snapshots/?$", views.ForecastSnapshotView.as_view(), name="forecast-snapshots"),
+    re_path(r"^forecast/movement/?$", views.ForecastMovementView.as_view(), name="forecast-movement"),
     re_path(r"^data-quality/?$", views.DataQualityView.as_view(), name="data-quality"),
 ]
 

@@ -2,7 +2,12 @@
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 
-from ..serializers.movement import ForecastSnapshotSerializer, SnapshotQuerySerializer
+from ..serializers.movement import (
+    ForecastSnapshotSerializer,
+    MovementQuerySerializer,
+    MovementSerializer,
+    SnapshotQuerySerializer,
+)
 
 _PERMS = (
     "Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast)."
@@ -43,4 +48,18 @@ snapshot_list = extend_schema(
             response_only=True,
         )
     ],
+)
+
+movement = extend_schema(
+    summary="Pipeline movement between two days (waterfall)",
+    description="Per area and in total: the pipeline when `from` began and when `to` ended, and the change "
+    "between them split into buckets (new, deleted, won, lost, slipped, pulled_in, increased, decreased, "
+    "and unexplained for deals written outside the service), so that start + the buckets = end exactly, "
+    "to the cent, for the open-deal count, the unweighted revenue of open deals and the weighted pipeline "
+    "(definitions and a worked example: docs/forecast.md). Rebuilt from the change history: a `from` "
+    "before its first entry is a 400 naming `from` and the first day that can be answered. "
+    "`detail=true` lists each bucket's deals with their values at both ends. An unknown or repeated "
+    "parameter is a 400 naming it. " + _PERMS,
+    parameters=[MovementQuerySerializer],
+    responses={200: MovementSerializer},
 )

@@ -8,7 +8,7 @@ opportunity's changes, the change feed); common holds what they share.
 from .customers import CustomerViewSet
 from .history import ChangeFeedView, OpportunityHistoryView, OpportunityStagesView
 from .imports import ImportView
-from .movement import ForecastSnapshotView
+from .movement import ForecastMovementView, ForecastSnapshotView
 from .opportunities import CustomerOpportunityListView, OpportunityViewSet, VocabularyView
 from .revenue import DataQualityView, ForecastView, RevenueActualViewSet, RevenueTargetViewSet
 
@@ -17,6 +17,7 @@ __all__ = [
     "CustomerOpportunityListView",
     "CustomerViewSet",
     "DataQualityView",
+    "ForecastMovementView",
     "ForecastSnapshotView",
     "ForecastView",
     "ImportView",

@@ -10,8 +10,14 @@ from rest_framework.views import APIView
 from ..openapi import movement as schemas
 from ..params import FORMAT_PARAM, query_param_errors
 from ..permissions import view_permission
-from ..selectors import forecast_snapshot_list
-from ..serializers.movement import ForecastSnapshotSerializer, SnapshotQuerySerializer
+from ..selectors import forecast_movement, forecast_snapshot_list
+from ..serializers.movement import (
+    ForecastSnapshotSerializer,
+    MovementQuerySerializer,
+    MovementSerializer,
+    SnapshotQuerySerializer,
+    movement_data,
+)
 from .common import MethodCheckedFirst
 from .revenue import FORECAST_PERMISSIONS
 
@@ -44,3 +50,18 @@ class ForecastSnapshotView(MethodCheckedFirst, APIView):
             date_to=params.get("to"),
         )
         return Response(ForecastSnapshotSerializer(rows, many=True).data)
+
+
+@schemas.movement
+class ForecastMovementView(MethodCheckedFirst, APIView):
+    permission_classes = (view_permission(*FORECAST_PERMISSIONS),)
+
+    def get(self, request):
+        params = strict_query(request, MovementQuerySerializer)
+        movement = forecast_movement(
+            fiscal_year=params["fiscal_year"],
+            date_from=params["from"],
+            date_to=params["to"],
+            detail=params["detail"],
+        )
+        return Response(MovementSerializer(movement_data(movement)).data)

@@ -121,6 +121,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forecast/movement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pipeline movement between two days (waterfall)
+         * @description Per area and in total: the pipeline when `from` began and when `to` ended, and the change between them split into buckets (new, deleted, won, lost, slipped, pulled_in, increased, decreased, and unexplained for deals written outside the service), so that start + the buckets = end exactly, to the cent, for the open-deal count, the unweighted revenue of open deals and the weighted pipeline (definitions and a worked example: docs/forecast.md). Rebuilt from the change history: a `from` before its first entry is a 400 naming `from` and the first day that can be answered. `detail=true` lists each bucket's deals with their values at both ends. An unknown or repeated parameter is a 400 naming it. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast).
+         */
+        get: operations["forecast_movement_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/forecast/snapshots": {
         parameters: {
             query?: never;
@@ -330,6 +350,18 @@ export interface components {
          * @enum {string}
          */
         AreaEnum: "France" | "Germany" | "Switzerland" | "Netherlands" | "UK";
+        AreaMovement: {
+            /** @description An area of the vocabulary, or "Total". */
+            area: string;
+            /** @description The pipeline when `from` began. */
+            start: components["schemas"]["Measures"];
+            /** @description start + the sum of the buckets = end, for every measure. */
+            buckets: components["schemas"]["MovementBuckets"];
+            /** @description The pipeline when `to` ended. */
+            end: components["schemas"]["Measures"];
+            /** @description Only with detail=true, and not in the total. */
+            deals?: components["schemas"]["MovementDeals"];
+        };
         Change: {
             /** @description Place in the change feed (GET /api/changes); null for a moment after the commit. */
             position: number | null;
@@ -1010,6 +1042,33 @@ export interface components {
          * @enum {string}
          */
         DataQualityRuleEntityEnum: "customer" | "opportunity" | "revenue";
+        DealMovement: {
+            oid: string;
+            opportunity_name: string;
+            /** @description At `to`, or at `from` for a deleted deal. */
+            area: string | null;
+            /** @description null: the deal did not exist yet. */
+            at_from: components["schemas"]["DealState"] | null;
+            /** @description null: the deal was deleted. */
+            at_to: components["schemas"]["DealState"] | null;
+        };
+        DealState: {
+            cid: number;
+            /** @description The customer's area. */
+            area: string | null;
+            status: string;
+            /** Format: decimal */
+            est_monthly_revenue: string;
+            probability: number | null;
+            /** Format: date */
+            expected_close_date: string;
+            /** @description What the deal adds to the area's measures. */
+            open_count: number;
+            /** Format: decimal */
+            open_mrr: string;
+            /** Format: decimal */
+            weighted_pipeline: string;
+        };
         Error401: {
             code: components["schemas"]["ErrorCode401Enum"];
             detail: string;
@@ -1211,6 +1270,94 @@ export interface components {
          * @enum {string}
          */
         ForecastCategoryEnum: "Pipeline" | "Best Case" | "Commit" | "Closed" | "Omitted";
+        ForecastMovementRetrieveDetailErrorComponent: {
+            /**
+             * @description * `detail` - detail (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "detail";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        ForecastMovementRetrieveError: components["schemas"]["ForecastMovementRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastMovementRetrieveFiscalYearErrorComponent"] | components["schemas"]["ForecastMovementRetrieveFromErrorComponent"] | components["schemas"]["ForecastMovementRetrieveToErrorComponent"] | components["schemas"]["ForecastMovementRetrieveDetailErrorComponent"];
+        ForecastMovementRetrieveErrorResponse400: components["schemas"]["ForecastMovementRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
+        ForecastMovementRetrieveFiscalYearErrorComponent: {
+            /**
+             * @description * `fiscal_year` - fiscal_year (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "fiscal_year";
+            /**
+             * @description * `invalid` - invalid
+             *     * `max_string_length` - max_string_length
+             *     * `max_value` - max_value
+             *     * `min_value` - min_value
+             *     * `null` - null
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "invalid" | "max_string_length" | "max_value" | "min_value" | "null" | "required";
+            detail: string;
+        };
+        ForecastMovementRetrieveFromErrorComponent: {
+            /**
+             * @description * `from` - from (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "from";
+            /**
+             * @description * `datetime` - datetime
+             *     * `invalid` - invalid
+             *     * `null` - null
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "datetime" | "invalid" | "null" | "required";
+            detail: string;
+        };
+        ForecastMovementRetrieveNonFieldErrorsErrorComponent: {
+            /**
+             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "non_field_errors";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        ForecastMovementRetrieveToErrorComponent: {
+            /**
+             * @description * `to` - to (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "to";
+            /**
+             * @description * `datetime` - datetime
+             *     * `invalid` - invalid
+             *     * `null` - null
+             *     * `required` - required
+             * @enum {string}
+             */
+            code: "datetime" | "invalid" | "null" | "required";
+            detail: string;
+        };
+        ForecastMovementRetrieveValidationError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "validation_error";
+            errors: components["schemas"]["ForecastMovementRetrieveError"][];
+        };
         ForecastRetrieveAsOfErrorComponent: {
             /**
              * @description * `as_of` - as_of
@@ -1649,6 +1796,53 @@ export interface components {
          * @enum {string}
          */
         LevelEnum: "error" | "warning";
+        Measures: {
+            /** @description Open deals closing in the forecast window. */
+            open_count: number;
+            /**
+             * Format: decimal
+             * @description Their est_monthly_revenue, unweighted.
+             */
+            open_mrr: string;
+            /**
+             * Format: decimal
+             * @description The forecast's weighted pipeline (docs/forecast.md).
+             */
+            weighted_pipeline: string;
+        };
+        Movement: {
+            fiscal_year: number;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @description One row per area, in the vocabulary's order. */
+            areas: components["schemas"]["AreaMovement"][];
+            /** @description Sums of the area rows. */
+            total: components["schemas"]["AreaMovement"];
+        };
+        MovementBuckets: {
+            new: components["schemas"]["Measures"];
+            deleted: components["schemas"]["Measures"];
+            won: components["schemas"]["Measures"];
+            lost: components["schemas"]["Measures"];
+            slipped: components["schemas"]["Measures"];
+            pulled_in: components["schemas"]["Measures"];
+            increased: components["schemas"]["Measures"];
+            decreased: components["schemas"]["Measures"];
+            unexplained: components["schemas"]["Measures"];
+        };
+        MovementDeals: {
+            new: components["schemas"]["DealMovement"][];
+            deleted: components["schemas"]["DealMovement"][];
+            won: components["schemas"]["DealMovement"][];
+            lost: components["schemas"]["DealMovement"][];
+            slipped: components["schemas"]["DealMovement"][];
+            pulled_in: components["schemas"]["DealMovement"][];
+            increased: components["schemas"]["DealMovement"][];
+            decreased: components["schemas"]["DealMovement"][];
+            unexplained: components["schemas"]["DealMovement"][];
+        };
         /** @enum {unknown} */
         NullEnum: null;
         OpportunitiesCreateCidErrorComponent: {
@@ -3619,6 +3813,114 @@ export interface operations {
             };
         };
     };
+    forecast_movement_retrieve: {
+        parameters: {
+            query: {
+                /** @description List each bucket's deals per area (true/false). */
+                detail?: boolean;
+                /** @description Fiscal year, named by the year it ends in (FY2025 = 2024-07-01 .. 2025-06-30). */
+                fiscal_year: number;
+                /** @description The window's first day: the pipeline as it was when that day began (UTC). */
+                from: string;
+                /** @description The window's last day: the pipeline as it was when that day ended. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Movement"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastMovementRetrieveErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
     forecast_snapshots_list: {
         parameters: {
             query: {
@@ -5284,6 +5586,17 @@ export const errorCode429EnumValues: ReadonlyArray<FlattenedDeepRequired<compone
 export const errorCode500EnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode500Enum"]> = ["error"];
 export const errorCode503EnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode503Enum"]> = ["database_unavailable"];
 export const forecastCategoryEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastCategoryEnum"]> = ["Pipeline", "Best Case", "Commit", "Closed", "Omitted"];
+export const forecastMovementRetrieveDetailErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveDetailErrorComponent"]["attr"]> = ["detail"];
+export const forecastMovementRetrieveDetailErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveDetailErrorComponent"]["code"]> = ["invalid", "null"];
+export const forecastMovementRetrieveFiscalYearErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveFiscalYearErrorComponent"]["attr"]> = ["fiscal_year"];
+export const forecastMovementRetrieveFiscalYearErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveFiscalYearErrorComponent"]["code"]> = ["invalid", "max_string_length", "max_value", "min_value", "null", "required"];
+export const forecastMovementRetrieveFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveFromErrorComponent"]["attr"]> = ["from"];
+export const forecastMovementRetrieveFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveFromErrorComponent"]["code"]> = ["datetime", "invalid", "null", "required"];
+export const forecastMovementRetrieveNonFieldErrorsErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveNonFieldErrorsErrorComponent"]["attr"]> = ["non_field_errors"];
+export const forecastMovementRetrieveNonFieldErrorsErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveNonFieldErrorsErrorComponent"]["code"]> = ["invalid", "null"];
+export const forecastMovementRetrieveToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveToErrorComponent"]["attr"]> = ["to"];
+export const forecastMovementRetrieveToErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveToErrorComponent"]["code"]> = ["datetime", "invalid", "null", "required"];
+export const forecastMovementRetrieveValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastMovementRetrieveValidationError"]["type"]> = ["validation_error"];
 export const forecastRetrieveAsOfErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveAsOfErrorComponent"]["attr"]> = ["as_of"];
 export const forecastRetrieveAsOfErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveAsOfErrorComponent"]["code"]> = ["datetime", "invalid", "null"];
 export const forecastRetrieveFiscalYearErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ForecastRetrieveFiscalYearErrorComponent"]["attr"]> = ["fiscal_year"];

@@ -1,0 +1,365 @@
+"""Pipeline movement: why an area's pipeline moved between two days (docs/forecast.md, "Pipeline movement").
+
+Each touched deal's state at ``from`` and at ``to`` is rebuilt from the change history,
+backwards from its current row: undoing the entries written after a moment gives the row as
+it was then. Only the entries written since the start of ``from`` are read (one range of the
+``at`` index), with the current rows of the deals they touch (primary-key lookups) and their
+customers; a deal no entry touched is the same at both ends and moves nothing. The pipeline
+at ``to`` is the current pipeline (the forecast's own aggregate) corrected by the deals
+changed after ``to``; the pipeline at ``from`` is that minus the buckets, so the identity
+``start + sum(buckets) = end`` holds by construction, and the tests check it against the
+forecast computed at each end.
+
+Every measure is exact until the very end: counts are integers, the unweighted revenue has two
+places, and the weighted pipeline (revenue x probability x months / 100) four. Each figure is
+then rounded half up to the cent; the rounding remainder of an area, at most a few cents, goes
+to its largest bucket, so the rounded figures add up exactly too.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Min
+from django.utils import timezone
+
+from .choices import CLOSED_STATUSES, DEFAULT_PROBABILITY, FIXED_PROBABILITY, Area, Status, fiscal_year_bounds
+from .forecast import ZERO, _actuals, _pipeline, money, months_after, today
+from .models import Change, Customer, Opportunity
+from .report_cache import report_cached
+
+MEASURES = ("open_count", "open_mrr", "weighted_pipeline")
+# Decided in this order: a deal falls in the first that applies.
+BUCKETS = ("new", "deleted", "won", "lost", "slipped", "pulled_in", "increased", "decreased", "unexplained")
+TOTAL = "Total"
+# Current rows are read in chunks of this many primary keys.
+_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class DealState:
+    cid: int
+    opportunity_name: str
+    status: str
+    est_monthly_revenue: Decimal
+    probability: int | None
+    expected_close_date: datetime.date
+
+
+# The recorded columns a state is made of, each with its parser from the history's JSON.
+_PARSERS = {
+    "cid": int,
+    "opportunity_name": str,
+    "status": str,
+    "est_monthly_revenue": Decimal,
+    "probability": lambda v: None if v is None else int(v),
+    "expected_close_date": datetime.date.fromisoformat,
+}
+
+
+def _parse(name: str, value):
+    if value is None and name != "probability":
+        return None
+    return _PARSERS[name](value)
+
+
+def _state(values: dict | None) -> DealState | None:
+    if values is None or any(
+        name not in values or (values[name] is None and name != "probability") for name in _PARSERS
+    ):
+        return None
+    return DealState(**{name: values[name] for name in _PARSERS})
+
+
+def effective_probability(state: DealState) -> int:
+    """As crm.forecast.effective_probability, for one deal in Python."""
+    if state.status in FIXED_PROBABILITY:
+        return FIXED_PROBABILITY[state.status]
+    if state.probability is not None:
+        return state.probability
+    return DEFAULT_PROBABILITY.get(state.status, 0)
+
+
+Values = tuple[int, Decimal, Decimal]
+_NOTHING: Values = (0, ZERO, ZERO)
+
+
+@dataclass
+class _Period:
+    fiscal_year: int
+    start: datetime.date
+    end: datetime.date
+    # Per area: the latest month of actuals (first day), or None.
+    cutoff: dict[str, datetime.date | None]
+    areas: dict[int, str]
+
+    def place(self, state: DealState | None) -> tuple[str | None, Values]:
+        """The area a deal counts in and its (open count, open revenue, weighted) there."""
+        if state is None:
+            return None, _NOTHING
+        area = self.areas.get(state.cid)
+        if area not in Area.values:
+            return None, _NOTHING
+        close = state.expected_close_date
+        if not self.start <= close <= self.end or state.status == Status.CLOSED_LOST:
+            return area, _NOTHING
+        month = close.replace(day=1)
+        last = self.cutoff.get(area)
+        if last is not None and month <= last:
+            return area, _NOTHING
+        is_open = state.status not in CLOSED_STATUSES
+        weighted = state.est_monthly_revenue * effective_probability(state) * months_after(month) / 100
+        return area, (int(is_open), state.est_monthly_revenue if is_open else ZERO, weighted)
+
+
+@dataclass
+class DealMovement:
+    oid: str
+    bucket: str
+    before: DealState | None
+    after: DealState | None
+    area_before: str | None
+    area_after: str | None
+    values_before: Values
+    values_after: Values
+
+
+@dataclass
+class AreaMovement:
+    area: str
+    start: dict[str, Decimal | int]
+    buckets: dict[str, dict[str, Decimal | int]]
+    end: dict[str, Decimal | int]
+    deals: dict[str, list[DealMovement]] = field(default_factory=dict)
+
+
+@dataclass
+class Movement:
+    fiscal_year: int
+    date_from: datetime.date
+    date_to: datetime.date
+    areas: list[AreaMovement]
+    total: AreaMovement
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def history_first_day() -> datetime.date:
+    """The first day a movement can start on: the day of the history's first entry (today when empty)."""
+    first = Change.objects.aggregate(first=Min("at"))["first"]
+    return today() if first is None else timezone.localdate(first)
+
+
+def _rebuild(entries: list, current: dict | None, window_end: datetime.datetime):
+    """(state at the window's start, state at its end, explained) for one deal.
+
+    ``entries``: the deal's entries since the window's start, oldest first. Walking back from
+    the current row, each entry is undone; an entry whose new values are not what the row held
+    (or a row updated after its last entry) means a write the history missed.
+    """
+    explained = True
+    state = None if current is None else dict(current)
+    if current is not None and entries and current["updated_at"] > entries[-1].at:
+        explained = False
+    at_end = None
+    reached_end = False
+    for entry in reversed(entries):
+        if not reached_end and entry.at < window_end:
+            at_end, reached_end = state, True
+        changes = {name: pair for name, pair in entry.changes.items() if name in _PARSERS}
+        if entry.action == Change.Action.DELETED:
+            explained &= state is None
+            state = {name: _parse(name, old) for name, (old, _new) in changes.items()}
+            continue
+        if state is None:
+            explained = False
+        # A copy: the state at the window's end may be this very dict.
+        state = dict(state or {})
+        for name, (old, new) in changes.items():
+            explained &= state.get(name) == _parse(name, new)
+            state[name] = _parse(name, old)
+        if entry.action == Change.Action.CREATED:
+            state = None
+    if not reached_end:
+        at_end = state
+    return _state(state), _state(at_end), explained
+
+
+def _bucket(before: DealState | None, after: DealState | None, period: _Period) -> str:
+    if before is None:
+        return "new"
+    if after is None:
+        return "deleted"
+    if after.status != before.status and after.status == Status.CLOSED_WON:
+        return "won"
+    if after.status != before.status and after.status == Status.CLOSED_LOST:
+        return "lost"
+    d0, d1 = before.expected_close_date, after.expected_close_date
+    in0, in1 = period.start <= d0 <= period.end, period.start <= d1 <= period.end
+    if (in0 and not in1) or (in0 and in1 and d1 > d0):
+        return "slipped"
+    if (not in0 and in1) or (in0 and in1 and d1 < d0):
+        return "pulled_in"
+    # increased or decreased: decided per area by the sign of the deal's change there.
+    return _CHANGED
+
+
+_CHANGED = "changed"
+
+
+def _direction(v0: Values, v1: Values) -> str:
+    """increased when the weighted value (then the revenue, then the count) did not go down."""
+    return "increased" if (v1[2], v1[1], v1[0]) >= (v0[2], v0[1], v0[0]) else "decreased"
+
+
+def _current_rows(oids: list[str]) -> dict[str, dict]:
+    rows = {}
+    for i in range(0, len(oids), _CHUNK):
+        for row in Opportunity.objects.filter(oid__in=oids[i : i + _CHUNK]).values(
+            "oid",
+            "customer_id",
+            "opportunity_name",
+            "status",
+            "est_monthly_revenue",
+            "probability",
+            "expected_close_date",
+            "updated_at",
+        ):
+            row["cid"] = row.pop("customer_id")
+            rows[row.pop("oid")] = row
+    return rows
+
+
+def _round_area(area: str, start: dict, buckets: dict, end: dict) -> AreaMovement:
+    start_r = {m: start[m] if m == "open_count" else money(start[m]) for m in MEASURES}
+    end_r = {m: end[m] if m == "open_count" else money(end[m]) for m in MEASURES}
+    buckets_r = {
+        b: {m: v if m == "open_count" else money(v) for m, v in values.items()}
+        for b, values in buckets.items()
+    }
+    for m in MEASURES[1:]:
+        remainder = end_r[m] - start_r[m] - sum((buckets_r[b][m] for b in BUCKETS), ZERO)
+        if remainder:
+            largest = max(BUCKETS, key=lambda b: abs(buckets[b][m]))
+            buckets_r[largest][m] += remainder
+    return AreaMovement(area=area, start=start_r, buckets=buckets_r, end=end_r)
+
+
+def _pipeline_now(start, end, cutoff) -> dict[str, list]:
+    """Per area: [open count, open revenue, weighted (exact)] of the current pipeline."""
+    now = {area: [0, ZERO, ZERO] for area in Area.values}
+    for area, groups in _pipeline(start, end).items():
+        for group in groups:
+            last = cutoff.get(area)
+            if last is not None and group["close_month"] <= last:
+                continue
+            now[area][0] += group["open_count"]
+            now[area][1] += group["open_mrr"] or ZERO
+            now[area][2] += (group["weighted_x100"] or ZERO) * months_after(group["close_month"]) / 100
+    return now
+
+
+def movement_compute(
+    *, fiscal_year: int, date_from: datetime.date, date_to: datetime.date, detail: bool = False
+) -> Movement:
+    if date_from > date_to:
+        raise ValidationError({"to": [f"to ({date_to}) must not be before from ({date_from})."]})
+    first = history_first_day()
+    if date_from < first:
+        raise ValidationError(
+            {
+                "from": [
+                    ValidationError(
+                        f"The change history starts on {first}: from must be {first} or later.",
+                        code="before_history",
+                    )
+                ]
+            }
+        )
+    start, end = fiscal_year_bounds(fiscal_year)
+    window_start, window_end = _day_start(date_from), _day_start(date_to + datetime.timedelta(days=1))
+    cut_day = min(max(date_to, start), end)
+    cutoff = {area: last.replace(day=1) for area, (_total, last, _rate) in _actuals(start, cut_day).items()}
+
+    # The current pipeline, as the forecast aggregates it: the one query whose cost grows with
+    # the number of deals, so it is cached as the forecast is (crm/report_cache.py).
+    cached = report_cached(
+        "movement_pipeline", (fiscal_year, cut_day), lambda: _pipeline_now(start, end, cutoff)
+    )
+    now = {area: list(values) for area, values in cached.items()}  # corrected below: a copy
+
+    entries_by_oid: dict[str, list] = {}
+    for entry in (
+        Change.objects.filter(entity=Change.Entity.OPPORTUNITY, at__gte=window_start)
+        .only("key", "action", "changes", "at")
+        .order_by("id")
+    ):
+        entries_by_oid.setdefault(entry.key, []).append(entry)
+    current = _current_rows(sorted(entries_by_oid))
+    rebuilt = {
+        oid: _rebuild(entries, current.get(oid), window_end) for oid, entries in entries_by_oid.items()
+    }
+    cids = {row["cid"] for row in current.values()}
+    cids |= {s.cid for before, after, _ in rebuilt.values() for s in (before, after) if s is not None}
+    areas = dict(Customer.objects.filter(cid__in=sorted(cids)).values_list("cid", "area")) if cids else {}
+    period = _Period(fiscal_year=fiscal_year, start=start, end=end, cutoff=cutoff, areas=areas)
+
+    buckets = {area: {b: dict.fromkeys(MEASURES, ZERO) for b in BUCKETS} for area in Area.values}
+    for values in buckets.values():
+        for b in BUCKETS:
+            values[b]["open_count"] = 0
+    deals: dict[str, dict[str, list[DealMovement]]] = {area: {b: [] for b in BUCKETS} for area in Area.values}
+    for oid in sorted(rebuilt):
+        before, after, explained = rebuilt[oid]
+        # The pipeline at ``to``: the current one with this deal as it was at ``to``.
+        area_now, values_now = period.place(_state(current.get(oid)))
+        area_after, values_after = period.place(after)
+        for area, values, sign in ((area_now, values_now, -1), (area_after, values_after, 1)):
+            if area is not None:
+                for i in range(len(MEASURES)):
+                    now[area][i] += sign * values[i]
+        area_before, values_before = period.place(before)
+        bucket = _bucket(before, after, period) if explained else "unexplained"
+        if values_before == _NOTHING and values_after == _NOTHING:
+            continue  # Outside the pipeline at both ends: it moved nothing.
+        for area in {area_before, area_after} - {None}:
+            v0 = values_before if area == area_before else _NOTHING
+            v1 = values_after if area == area_after else _NOTHING
+            if bucket == _CHANGED and v0 == v1:
+                continue  # Changed, but not in anything the pipeline counts.
+            in_area = _direction(v0, v1) if bucket == _CHANGED else bucket
+            for i, m in enumerate(MEASURES):
+                buckets[area][in_area][m] += v1[i] - v0[i]
+            deals[area][in_area].append(
+                DealMovement(
+                    oid, in_area, before, after, area_before, area_after, values_before, values_after
+                )
+            )
+
+    rows = []
+    for area in Area.values:
+        end_values = dict(zip(MEASURES, now[area], strict=True))
+        start_values = {
+            m: end_values[m] - sum((buckets[area][b][m] for b in BUCKETS), 0 if m == "open_count" else ZERO)
+            for m in MEASURES
+        }
+        row = _round_area(area, start_values, buckets[area], end_values)
+        if detail:
+            row.deals = deals[area]
+        rows.append(row)
+
+    def total(part):
+        return {m: sum((part(r)[m] for r in rows), 0 if m == "open_count" else ZERO) for m in MEASURES}
+
+    total_row = AreaMovement(
+        area=TOTAL,
+        start=total(lambda r: r.start),
+        buckets={b: total(lambda r, b=b: r.buckets[b]) for b in BUCKETS},
+        end=total(lambda r: r.end),
+    )
+    return Movement(
+        fiscal_year=fiscal_year, date_from=date_from, date_to=date_to, areas=rows, total=total_row
+    )
