@@ -313,8 +313,14 @@ class ChangeFilter(StrictFilterSet):
 
     entity = django_filters.ChoiceFilter(choices=Change.Entity.choices)
     action = django_filters.ChoiceFilter(choices=Change.Action.choices)
-    area = django_filters.ChoiceFilter(choices=Area.choices, help_text="The area at the time of the change.")
-    actor = django_filters.CharFilter(help_text="Exact username; changes by system jobs have none.")
+    # Byte for byte, like the opportunity filters: on MySQL the collation alone would match a
+    # legacy spelling (``france``) to ``France`` and ``CAMILLE`` to the user ``camille``.
+    area = django_filters.ChoiceFilter(
+        lookup_expr="exactly", choices=Area.choices, help_text="The area at the time of the change, exactly."
+    )
+    actor = django_filters.CharFilter(
+        lookup_expr="exactly", help_text="Exact username (case and accents count); system jobs have none."
+    )
     since = django_filters.IsoDateTimeFilter(
         field_name="at",
         lookup_expr="gte",

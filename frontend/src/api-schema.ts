@@ -3034,10 +3034,10 @@ export interface operations {
                  *     * `deleted` - Deleted
                  */
                 action?: "created" | "deleted" | "updated";
-                /** @description Exact username; changes by system jobs have none. */
+                /** @description Exact username (case and accents count); system jobs have none. */
                 actor?: string;
                 /**
-                 * @description The area at the time of the change.
+                 * @description The area at the time of the change, exactly.
                  *
                  *     * `France` - France
                  *     * `Germany` - Germany

@@ -426,3 +426,21 @@ def test_the_feed_under_concurrent_writers_never_skips_or_repeats(committed_deal
     assert len(seen) == len(set(seen))  # nothing repeated
     assert sorted(seen) == sorted(recorded)  # nothing skipped
     assert seen == recorded  # in position order
+
+
+@pytest.mark.mysql
+def test_the_feed_filters_compare_actor_and_area_exactly(lifecycle):
+    """On MySQL `actor=CAMILLE` finds none of camille's changes, and `area=France` none made in `france`."""
+    with write_context(source="command"):
+        legacy = OpportunityFactory(customer=CustomerFactory(area="france"))
+        opportunity_update(opportunity=legacy, probability=11)
+    reader = _client(READER_PERMS)
+
+    def keys(**query):
+        return [(e["key"], e["action"]) for e in reader.get(FEED_URL, query).json()["results"]]
+
+    assert Change.objects.filter(actor="CAMILLE").count() == 3  # the collation alone matches them
+    assert keys(actor="CAMILLE") == []
+    assert keys(actor="camille") == [(lifecycle, "created"), (lifecycle, "updated"), (lifecycle, "deleted")]
+    assert Change.objects.filter(area="France", key=legacy.oid).count() == 1
+    assert (legacy.oid, "updated") not in keys(area="France")
