@@ -82,7 +82,9 @@ def backend_env(backend: str, args: argparse.Namespace) -> dict[str, str] | None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         env = base_env(DATABASE_URL=f"sqlite:///{path}")
-        env.pop("MYSQL_HOST", None)
+        # A MySQL set-up in the environment (CI exports MYSQL_*) must not turn this run into a MySQL one.
+        for name in [name for name in env if name.startswith("MYSQL_")]:
+            del env[name]
         return env
     if backend == "mysql":
         if not os.environ.get("MYSQL_HOST"):
