@@ -607,9 +607,13 @@ def writes_section(bench: Bench) -> None:
                     [uuid.uuid4().hex, *row.values()],
                 )
 
+    # The updates below change deals these creates made: rows that pass every rule today (a
+    # generated row may hold a legacy status, which a PATCH is right to refuse).
+    created: list[str] = []
+
     def service_create():
         for _ in range(bench.creates):
-            opportunity_create(**row)
+            created.append(opportunity_create(**row).oid)
 
     floor = per(bench.best_of(raw_insert), bench.creates)
     bench.add("create: floor, raw INSERT committed on its own", floor, note="per create")
@@ -627,9 +631,7 @@ def writes_section(bench: Bench) -> None:
     ):
         bench.add(label, per(bench.best_of(run), bench.creates), floor, "per create")
 
-    targets = [
-        o for (o,) in bench.sql(f"SELECT oid FROM crm_opportunities ORDER BY oid LIMIT {bench.creates}")
-    ]
+    targets = created[: bench.creates]
     amounts = iter(range(10**9))
 
     def raw_update():
