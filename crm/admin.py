@@ -211,16 +211,7 @@ class OpportunityAdminForm(forms.ModelForm):
 
     class Meta:
         model = Opportunity
-        fields = (
-            "customer",
-            "opportunity_name",
-            "product",
-            "status",
-            "est_monthly_revenue",
-            "probability",
-            "forecast_category",
-            "expected_close_date",
-        )
+        fields = ("customer", *OPPORTUNITY_FIELDS)
         help_texts = {"forecast_category": "Empty: the default for the status."}
 
     def service_values(self) -> dict:
