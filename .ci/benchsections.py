@@ -683,14 +683,24 @@ def _without_history():
 
 def _change_feed_pages(bench: Bench) -> None:
     """GET /api/changes?page_size=100 at position 0 and near the end of as many entries as opportunities."""
+    from crm.services import change_sequence
+
+    # The entries the writes above recorded get their positions as the feed gives them.
+    while Change.objects.filter(position__isnull=True).exists():
+        change_sequence(batch=1000)
     total = max(bench.opportunities, 200)
     existing = Change.objects.count()
     batch = 5000
     at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     start = time.perf_counter()
+    # The rest are written with their positions already given: the sequencer has its own tests,
+    # and at a million entries its catch-up would dominate the set-up, not the page read measured.
+    position = ChangeSequence.objects.get().last_position
     for first in range(existing, total, batch):
+        rows = range(first, min(first + batch, total))
         Change.objects.bulk_create(
             Change(
+                position=position + 1 + n - existing,
                 entity=Change.Entity.OPPORTUNITY,
                 key=f"{n:032x}",
                 cid=1,
@@ -701,20 +711,16 @@ def _change_feed_pages(bench: Bench) -> None:
                 source=Change.Source.COMMAND,
                 at=at,
             )
-            for n in range(first, min(first + batch, total))
+            for n in rows
         )
-    # Give them positions as the feed would (in batches of the sequencer's size).
-    from crm.services import change_sequence
-
-    while Change.objects.filter(position__isnull=True).exists():
-        change_sequence(batch=batch)
+    ChangeSequence.objects.update(last_position=position + max(total - existing, 0))
     setup = time.perf_counter() - start
     last = ChangeSequence.objects.get().last_position
     first_page = bench.best_of(lambda: bench.get(bench.reader, "/api/changes?page_size=100&position=0"))
     bench.add(
         "feed: floor, GET /api/changes?page_size=100 at position 0",
         first_page,
-        note=f"{last} entries (written and sequenced in {setup:.1f} s)",
+        note=f"{last} entries (written in {setup:.1f} s)",
     )
     deep = last - 100
     bench.add(
