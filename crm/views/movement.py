@@ -18,7 +18,7 @@ from ..serializers.movement import (
     SnapshotQuerySerializer,
     movement_data,
 )
-from .common import MethodCheckedFirst
+from .common import MethodCheckedFirst, QueryParamsChecked
 from .revenue import FORECAST_PERMISSIONS
 
 
@@ -38,8 +38,9 @@ def strict_query(request, serializer_class) -> dict:
 
 
 @schemas.snapshot_list
-class ForecastSnapshotView(MethodCheckedFirst, APIView):
+class ForecastSnapshotView(MethodCheckedFirst, QueryParamsChecked, APIView):
     permission_classes = (view_permission(*FORECAST_PERMISSIONS),)
+    query_params_read = frozenset(SnapshotQuerySerializer().fields)
 
     def get(self, request):
         params = strict_query(request, SnapshotQuerySerializer)
@@ -53,8 +54,9 @@ class ForecastSnapshotView(MethodCheckedFirst, APIView):
 
 
 @schemas.movement
-class ForecastMovementView(MethodCheckedFirst, APIView):
+class ForecastMovementView(MethodCheckedFirst, QueryParamsChecked, APIView):
     permission_classes = (view_permission(*FORECAST_PERMISSIONS),)
+    query_params_read = frozenset(MovementQuerySerializer().fields)
 
     def get(self, request):
         params = strict_query(request, MovementQuerySerializer)

@@ -1272,7 +1272,7 @@ export interface components {
         ForecastCategoryEnum: "Pipeline" | "Best Case" | "Commit" | "Closed" | "Omitted";
         ForecastMovementRetrieveDetailErrorComponent: {
             /**
-             * @description * `detail` - detail (enum property replaced by openapi-typescript)
+             * @description * `detail` - detail
              * @enum {string}
              */
             attr: "detail";
@@ -1284,11 +1284,11 @@ export interface components {
             code: "invalid" | "null";
             detail: string;
         };
-        ForecastMovementRetrieveError: components["schemas"]["ForecastMovementRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastMovementRetrieveFiscalYearErrorComponent"] | components["schemas"]["ForecastMovementRetrieveFromErrorComponent"] | components["schemas"]["ForecastMovementRetrieveToErrorComponent"] | components["schemas"]["ForecastMovementRetrieveDetailErrorComponent"];
+        ForecastMovementRetrieveError: components["schemas"]["ForecastMovementRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastMovementRetrieveFiscalYearErrorComponent"] | components["schemas"]["ForecastMovementRetrieveFromErrorComponent"] | components["schemas"]["ForecastMovementRetrieveToErrorComponent"] | components["schemas"]["ForecastMovementRetrieveDetailErrorComponent"] | components["schemas"]["UnknownParameterError"];
         ForecastMovementRetrieveErrorResponse400: components["schemas"]["ForecastMovementRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
         ForecastMovementRetrieveFiscalYearErrorComponent: {
             /**
-             * @description * `fiscal_year` - fiscal_year (enum property replaced by openapi-typescript)
+             * @description * `fiscal_year` - fiscal_year
              * @enum {string}
              */
             attr: "fiscal_year";
@@ -1306,7 +1306,7 @@ export interface components {
         };
         ForecastMovementRetrieveFromErrorComponent: {
             /**
-             * @description * `from` - from (enum property replaced by openapi-typescript)
+             * @description * `from` - from
              * @enum {string}
              */
             attr: "from";
@@ -1322,7 +1322,7 @@ export interface components {
         };
         ForecastMovementRetrieveNonFieldErrorsErrorComponent: {
             /**
-             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @description * `non_field_errors` - non_field_errors
              * @enum {string}
              */
             attr: "non_field_errors";
@@ -1336,7 +1336,7 @@ export interface components {
         };
         ForecastMovementRetrieveToErrorComponent: {
             /**
-             * @description * `to` - to (enum property replaced by openapi-typescript)
+             * @description * `to` - to
              * @enum {string}
              */
             attr: "to";
@@ -1553,7 +1553,7 @@ export interface components {
         };
         ForecastSnapshotsListAreaErrorComponent: {
             /**
-             * @description * `area` - area (enum property replaced by openapi-typescript)
+             * @description * `area` - area
              * @enum {string}
              */
             attr: "area";
@@ -1565,11 +1565,11 @@ export interface components {
             code: "invalid_choice" | "null";
             detail: string;
         };
-        ForecastSnapshotsListError: components["schemas"]["ForecastSnapshotsListNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastSnapshotsListFiscalYearErrorComponent"] | components["schemas"]["ForecastSnapshotsListAreaErrorComponent"] | components["schemas"]["ForecastSnapshotsListFromErrorComponent"] | components["schemas"]["ForecastSnapshotsListToErrorComponent"];
+        ForecastSnapshotsListError: components["schemas"]["ForecastSnapshotsListNonFieldErrorsErrorComponent"] | components["schemas"]["ForecastSnapshotsListFiscalYearErrorComponent"] | components["schemas"]["ForecastSnapshotsListAreaErrorComponent"] | components["schemas"]["ForecastSnapshotsListFromErrorComponent"] | components["schemas"]["ForecastSnapshotsListToErrorComponent"] | components["schemas"]["UnknownParameterError"];
         ForecastSnapshotsListErrorResponse400: components["schemas"]["ForecastSnapshotsListValidationError"] | components["schemas"]["ParseErrorResponse"];
         ForecastSnapshotsListFiscalYearErrorComponent: {
             /**
-             * @description * `fiscal_year` - fiscal_year (enum property replaced by openapi-typescript)
+             * @description * `fiscal_year` - fiscal_year
              * @enum {string}
              */
             attr: "fiscal_year";
@@ -1587,7 +1587,7 @@ export interface components {
         };
         ForecastSnapshotsListFromErrorComponent: {
             /**
-             * @description * `from` - from (enum property replaced by openapi-typescript)
+             * @description * `from` - from
              * @enum {string}
              */
             attr: "from";
@@ -1602,7 +1602,7 @@ export interface components {
         };
         ForecastSnapshotsListNonFieldErrorsErrorComponent: {
             /**
-             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @description * `non_field_errors` - non_field_errors
              * @enum {string}
              */
             attr: "non_field_errors";
@@ -1616,7 +1616,7 @@ export interface components {
         };
         ForecastSnapshotsListToErrorComponent: {
             /**
-             * @description * `to` - to (enum property replaced by openapi-typescript)
+             * @description * `to` - to
              * @enum {string}
              */
             attr: "to";
