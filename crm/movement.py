@@ -281,7 +281,7 @@ def movement_compute(
                 "from": [
                     ValidationError(
                         f"The change history starts on {first}: from must be {first} or later.",
-                        code="before_history",
+                        code="invalid",
                     )
                 ]
             }

@@ -372,7 +372,7 @@ def test_from_before_the_history_and_bad_parameters_give_400_naming_them(fortnig
     reversed parameters name theirs; nothing else is answered."""
     reader = _client(FORECAST_PERMS)
     cases = [
-        ("fiscal_year=2025&from=2024-11-19&to=2024-12-14", [("from", "before_history")]),
+        ("fiscal_year=2025&from=2024-11-19&to=2024-12-14", [("from", "invalid")]),
         ("fiscal_year=2025&from=2024-12-14&to=2024-12-01", [("to", "invalid")]),
         ("fiscal_year=2025&from=2024-12-01&to=2024-12-14&detail=yes", [("detail", "invalid")]),
         ("fiscal_year=2025&from=2024-12-01&to=2024-12-14&to=2024-12-15", [("to", "repeated_parameter")]),
