@@ -644,12 +644,13 @@ export interface components {
              */
             attr: "cursor";
             /**
-             * @description * `max_length` - max_length
+             * @description * `invalid` - invalid
+             *     * `max_length` - max_length
              *     * `null_characters_not_allowed` - null_characters_not_allowed
              *     * `required` - required
              * @enum {string}
              */
-            code: "max_length" | "null_characters_not_allowed" | "required";
+            code: "invalid" | "max_length" | "null_characters_not_allowed" | "required";
             detail: string;
         };
         CustomersListError: components["schemas"]["CustomersListAreaErrorComponent"] | components["schemas"]["CustomersListAccountExecutiveErrorComponent"] | components["schemas"]["CustomersListTechnicalSpecialistErrorComponent"] | components["schemas"]["CustomersListIndustryErrorComponent"] | components["schemas"]["CustomersListContractTypeErrorComponent"] | components["schemas"]["CustomersListIsActiveErrorComponent"] | components["schemas"]["CustomersListIsKeyAccountErrorComponent"] | components["schemas"]["CustomersListSearchErrorComponent"] | components["schemas"]["CustomersListOrderingErrorComponent"] | components["schemas"]["CustomersListLimitErrorComponent"] | components["schemas"]["CustomersListOffsetErrorComponent"] | components["schemas"]["CustomersListPageSizeErrorComponent"] | components["schemas"]["CustomersListCursorErrorComponent"] | components["schemas"]["UnknownParameterError"];
@@ -809,12 +810,13 @@ export interface components {
              */
             attr: "cursor";
             /**
-             * @description * `max_length` - max_length
+             * @description * `invalid` - invalid
+             *     * `max_length` - max_length
              *     * `null_characters_not_allowed` - null_characters_not_allowed
              *     * `required` - required
              * @enum {string}
              */
-            code: "max_length" | "null_characters_not_allowed" | "required";
+            code: "invalid" | "max_length" | "null_characters_not_allowed" | "required";
             detail: string;
         };
         CustomersOpportunitiesListError: components["schemas"]["CustomersOpportunitiesListStatusErrorComponent"] | components["schemas"]["CustomersOpportunitiesListProductErrorComponent"] | components["schemas"]["CustomersOpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["CustomersOpportunitiesListAreaErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOrderingErrorComponent"] | components["schemas"]["CustomersOpportunitiesListLimitErrorComponent"] | components["schemas"]["CustomersOpportunitiesListOffsetErrorComponent"] | components["schemas"]["CustomersOpportunitiesListPageSizeErrorComponent"] | components["schemas"]["CustomersOpportunitiesListCursorErrorComponent"] | components["schemas"]["UnknownParameterError"];
@@ -2112,12 +2114,13 @@ export interface components {
              */
             attr: "cursor";
             /**
-             * @description * `max_length` - max_length
+             * @description * `invalid` - invalid
+             *     * `max_length` - max_length
              *     * `null_characters_not_allowed` - null_characters_not_allowed
              *     * `required` - required
              * @enum {string}
              */
-            code: "max_length" | "null_characters_not_allowed" | "required";
+            code: "invalid" | "max_length" | "null_characters_not_allowed" | "required";
             detail: string;
         };
         OpportunitiesListError: components["schemas"]["OpportunitiesListStatusErrorComponent"] | components["schemas"]["OpportunitiesListProductErrorComponent"] | components["schemas"]["OpportunitiesListForecastCategoryErrorComponent"] | components["schemas"]["OpportunitiesListAreaErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"] | components["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"] | components["schemas"]["OpportunitiesListOrderingErrorComponent"] | components["schemas"]["OpportunitiesListCidErrorComponent"] | components["schemas"]["OpportunitiesListLimitErrorComponent"] | components["schemas"]["OpportunitiesListOffsetErrorComponent"] | components["schemas"]["OpportunitiesListPageSizeErrorComponent"] | components["schemas"]["OpportunitiesListCursorErrorComponent"] | components["schemas"]["UnknownParameterError"];
@@ -5521,7 +5524,7 @@ export const customersListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedD
 export const customersListContractTypeErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListContractTypeErrorComponent"]["attr"]> = ["contract_type"];
 export const customersListContractTypeErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListContractTypeErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListCursorErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListCursorErrorComponent"]["attr"]> = ["cursor"];
-export const customersListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListCursorErrorComponent"]["code"]> = ["max_length", "null_characters_not_allowed", "required"];
+export const customersListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListCursorErrorComponent"]["code"]> = ["invalid", "max_length", "null_characters_not_allowed", "required"];
 export const customersListIndustryErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIndustryErrorComponent"]["attr"]> = ["industry"];
 export const customersListIndustryErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIndustryErrorComponent"]["code"]> = ["null_characters_not_allowed"];
 export const customersListIsActiveErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersListIsActiveErrorComponent"]["attr"]> = ["is_active"];
@@ -5544,7 +5547,7 @@ export const customersListValidationErrorTypeValues: ReadonlyArray<FlattenedDeep
 export const customersOpportunitiesListAreaErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["attr"]> = ["area"];
 export const customersOpportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListAreaErrorComponent"]["code"]> = ["invalid_choice", "invalid_list"];
 export const customersOpportunitiesListCursorErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCursorErrorComponent"]["attr"]> = ["cursor"];
-export const customersOpportunitiesListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCursorErrorComponent"]["code"]> = ["max_length", "null_characters_not_allowed", "required"];
+export const customersOpportunitiesListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListCursorErrorComponent"]["code"]> = ["invalid", "max_length", "null_characters_not_allowed", "required"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
 export const customersOpportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
 export const customersOpportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustomersOpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
@@ -5660,7 +5663,7 @@ export const opportunitiesListAreaErrorComponentCodeValues: ReadonlyArray<Flatte
 export const opportunitiesListCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesListCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCidErrorComponent"]["code"]> = ["invalid", "max_value", "min_value"];
 export const opportunitiesListCursorErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCursorErrorComponent"]["attr"]> = ["cursor"];
-export const opportunitiesListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCursorErrorComponent"]["code"]> = ["max_length", "null_characters_not_allowed", "required"];
+export const opportunitiesListCursorErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListCursorErrorComponent"]["code"]> = ["invalid", "max_length", "null_characters_not_allowed", "required"];
 export const opportunitiesListExpectedCloseDateFromErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"]["attr"]> = ["expected_close_date_from"];
 export const opportunitiesListExpectedCloseDateFromErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateFromErrorComponent"]["code"]> = ["invalid"];
 export const opportunitiesListExpectedCloseDateToErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesListExpectedCloseDateToErrorComponent"]["attr"]> = ["expected_close_date_to"];
