@@ -104,7 +104,7 @@ class ActorFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        return queryset.filter(actor__isnull=True) if value == "-" else queryset.filter(actor=value)
+        return queryset.filter(actor__isnull=True) if value == "-" else queryset.filter(actor__exactly=value)
 
 
 class AreaFilter(admin.SimpleListFilter):
@@ -115,7 +115,7 @@ class AreaFilter(admin.SimpleListFilter):
         return Area.choices
 
     def queryset(self, request, queryset):
-        return queryset if self.value() is None else queryset.filter(area=self.value())
+        return queryset if self.value() is None else queryset.filter(area__exactly=self.value())
 
 
 CHANGE_CSV_FIELDS = (

@@ -44,20 +44,8 @@ class ChangeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Change
-        fields = (
-            "position",
-            "entity",
-            "key",
-            "cid",
-            "area",
-            "action",
-            "changes",
-            "actor",
-            "source",
-            "request_id",
-            "import_id",
-            "at",
-        )
+        # Every column but the internal id, in the model's order.
+        fields = tuple(field.name for field in Change._meta.concrete_fields if not field.primary_key)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

@@ -233,6 +233,23 @@ def test_the_changes_list_filters(customer, query, expected):
     assert response.context["cl"].result_count == expected
 
 
+@pytest.mark.mysql
+def test_the_changes_list_filters_actor_and_area_exactly(customer):
+    """On MySQL `actor=CAMILLE` lists none of camille's changes, and `area=France` none made in `france`."""
+    _opportunity(customer)
+    _opportunity(CustomerFactory(cid=9002, area="france"))
+    assert Change.objects.filter(actor="CAMILLE").count() == 4  # the collation alone matches them
+    client = _staff("viewer", "crm.view_change")
+    url = reverse("admin:crm_change_changelist")
+
+    def count(**query):
+        return client.get(url, query).context["cl"].result_count
+
+    assert count(actor="CAMILLE") == 0
+    assert count(actor="camille") == 4
+    assert count(area="France") == 2
+
+
 def test_the_changes_list_exports_the_selected_entries_as_csv(customer):
     """Every column; changes as JSON."""
     opportunity = _opportunity(customer)
