@@ -1,34 +1,51 @@
 """One import: every row matched, checked by the services' rules, reported, and (unless a dry
-run) written through the services.
+run) written in bulk.
 
-A dry run and a real run are the same pass over the file. Each row is parsed, matched with
-what is stored (a chunk of rows at a time, one query per chunk and table), checked with the
-services' pure rule functions and given its outcome (created, updated with the changed
-fields, unchanged, error). Only then, in a real run, is the planned write handed to the
-service (customer_create, opportunity_update, revenue_actual_upsert, ...), which checks the
-rules once more under its row lock. So the report of a dry run is what a real run does.
+A dry run and a real run are the same pass over the file. The rows are taken a chunk at a
+time (CHUNK_ROWS). For each chunk the stored rows it names are read in one query per table
+(in a real run under their row locks, so nothing changes them before the chunk is written),
+then each row is parsed, matched and checked with the services' pure rule functions
+(customer_validate, opportunity_validate, revenue_actual_validate, ...) in its handler's
+``plan``: the one place where a row's checks live. The row gets its outcome there (created,
+updated with the changed fields, unchanged, error). Only then, in a real run, are the
+chunk's planned writes stored, in bulk: one INSERT per table for the new rows, batched
+UPDATEs for the changed ones and one INSERT of their change-history entries
+(crm.services.rows_write), with the entries the row services would have
+written (source ``import``, the import's id). So the report of a dry run is what a real
+run does. The report cache is invalidated once, after the last chunk.
+
+Should the database refuse a chunk's bulk write (a row inserted or deleted meanwhile by
+another writer, so a key or a customer reference fails), the chunk is written again row by
+row through the services (customer_create, opportunity_update, revenue_actual_upsert, ...),
+which check the rules once more under their locks and name the row that fails.
 
 A row equal to what is stored is ``unchanged`` without any rule being checked: it writes
 nothing. An opportunity's customer must exist in the database or be a valid row earlier
 in the same import; that check is the import's (against both), the rest is the services'.
 """
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Now
 
 from .. import services
 from ..filters import INT_MAX, INT_MIN
 from ..models import Customer, Opportunity
+from ..report_cache import report_cache_invalidate
+from ..services import row_values
 from .cells import CellError, cell_value, is_blank
 from .layout import ACTUALS, CUSTOMERS, OPPORTUNITIES, TABLES, TARGETS, Table
 from .reader import CELL_ERROR, FORMULA_WITHOUT_VALUE, Sheet, Upload, cell_reference
 
 ACTIONS = ("created", "updated", "unchanged", "error")
-CHUNK_ROWS = 500
+# Rows matched, checked and written together: one query per table reads the stored rows a
+# chunk names, one INSERT (or a few) writes its new rows and their history entries.
+CHUNK_ROWS = 1000
 
 
 def _json(value):
@@ -58,10 +75,21 @@ def _service_errors(exc: ValidationError) -> list[tuple[str, str, str]]:
 
 
 @dataclass
+class Store:
+    """What a real run stores for a row: the row with its new values, and how it was before."""
+
+    row: models.Model
+    before: dict[str, Any] | None = None  # row_values of the stored row; None: a new row
+    fields: tuple[str, ...] = ()  # the model fields an update writes
+
+
+@dataclass
 class Plan:
     action: str  # created, updated, unchanged
     key: dict[str, Any]
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # column -> (stored, new)
+    store: Store | None = None  # the bulk write (None: nothing to write)
+    # The same write through the row service, for a chunk the database refused in bulk.
     write: Callable[[], Any] | None = None
 
 
@@ -207,16 +235,22 @@ class _State:
         self.customers_in_file: set[int] = set()
 
 
+def _locked(queryset: models.QuerySet, lock: bool) -> models.QuerySet:
+    return queryset.select_for_update() if lock else queryset
+
+
 class _Customers:
     table = CUSTOMERS
+    natural_key = ()
 
     def __init__(self, state: _State):
         self.state = state
         self.seen: dict[int, int] = {}
         self.stored: dict[int, Customer] = {}
 
-    def prefetch(self, rows: list[dict]) -> None:
-        self.stored = Customer.objects.in_bulk(_int_range(row.get("cid") for row in rows))
+    def prefetch(self, rows: list[dict], *, lock: bool) -> None:
+        cids = _int_range(row.get("cid") for row in rows)
+        self.stored = {c.cid: c for c in _locked(Customer.objects.filter(cid__in=cids), lock)} if cids else {}
 
     def plan(self, row_number: int, given: dict) -> Plan:
         cid = given["cid"]
@@ -229,6 +263,7 @@ class _Customers:
             if current is None:
                 values = services.customer_validate(**given)
                 plan = Plan("created", key, {c: (None, v) for c, v in values.items() if c != "cid"})
+                plan.store = Store(Customer(**values))
                 plan.write = lambda: services.customer_create(**values)
             elif all(getattr(current, column) == value for column, value in given.items()):
                 plan = Plan("unchanged", key)
@@ -242,9 +277,12 @@ class _Customers:
                 }
                 plan = Plan("updated" if changes else "unchanged", key, changes)
                 if changes:
+                    plan.store = Store(current, row_values(current), tuple(changes))
                     plan.write = lambda: services.customer_update(
                         customer=current, **{column: new for column, (_, new) in changes.items()}
                     )
+                    for column, (_, new) in changes.items():
+                        setattr(current, column, new)
         except ValidationError as exc:
             raise RowErrors(_service_errors(exc)) from None
         return plan
@@ -265,22 +303,33 @@ _OPPORTUNITY_STORED = {
 
 class _Opportunities:
     table = OPPORTUNITIES
+    natural_key = ()
 
     def __init__(self, state: _State):
         self.state = state
         self.seen: dict[str, int] = {}
         self.stored: dict[str, Opportunity] = {}
-        self.customers: set[int] = set()
+        # The customers the chunk names, with their areas (the history entries' area).
+        self.customers: dict[int, Customer] = {}
 
-    def prefetch(self, rows: list[dict]) -> None:
+    def prefetch(self, rows: list[dict], *, lock: bool) -> None:
         oids = {row["oid"].strip() for row in rows if isinstance(row.get("oid"), str) and row["oid"].strip()}
         # Matched without regard to case: MySQL's collation compares oids that way.
-        self.stored = {o.oid.casefold(): o for o in Opportunity.objects.filter(oid__in=oids)}
+        found = _locked(Opportunity.objects.filter(oid__in=oids), lock) if oids else ()
+        self.stored = {o.oid.casefold(): o for o in found}
         cids = _int_range(row.get("cid") for row in rows) | {o.customer_id for o in self.stored.values()}
-        self.customers = set(Customer.objects.filter(cid__in=cids).values_list("cid", flat=True))
+        found = Customer.objects.filter(cid__in=cids).only("cid", "area") if cids else ()
+        self.customers = {c.cid: c for c in found}
 
     def _customer_exists(self, cid) -> bool:
         return cid in self.customers or cid in self.state.customers_in_file
+
+    def _attach_customer(self, opportunity: Opportunity, cid: int) -> None:
+        customer = self.customers.get(cid)
+        if customer is not None:
+            opportunity.customer = customer
+        else:  # a customer created earlier in this import (a dry run has not stored it)
+            opportunity.customer_id = cid
 
     def plan(self, row_number: int, given: dict) -> Plan:
         oid = given.pop("oid", None)
@@ -329,6 +378,9 @@ class _Opportunities:
             raise RowErrors(errors)
         if current is None:
             plan = Plan("created", {"oid": None}, {column: (None, value) for column, value in values.items()})
+            row = Opportunity(**{name: value for name, value in values.items() if name != "cid"})
+            self._attach_customer(row, values["cid"])
+            plan.store = Store(row)
             plan.write = lambda: services.opportunity_create(**values)
             return plan
         changes = {
@@ -336,7 +388,16 @@ class _Opportunities:
         }
         plan = Plan("updated" if changes else "unchanged", {"oid": current.oid}, changes)
         if changes:
+            before = row_values(current)
             plan.write = lambda: services.opportunity_update(opportunity=current, **values)
+            for column, (_, new) in changes.items():
+                if column != "cid":
+                    setattr(current, column, new)
+            self._attach_customer(current, values["cid"])
+            # Set explicitly, as opportunity_update does: SQLite has no ON UPDATE.
+            current.updated_at = Now()
+            fields = tuple("customer" if column == "cid" else column for column in changes)
+            plan.store = Store(current, before, (*fields, "updated_at"))
         return plan
 
     def done(self, plan: Plan) -> None:
@@ -348,20 +409,21 @@ class _Upserts:
 
     def __init__(self, state: _State, table: Table, amount: str, validate, upsert):
         self.table = table
+        self.natural_key = table.key
         self.amount = amount
         self.validate = validate
         self.upsert = upsert
         self.seen: dict[tuple, int] = {}
         self.stored: dict[tuple, Any] = {}
 
-    def prefetch(self, rows: list[dict]) -> None:
+    def prefetch(self, rows: list[dict], *, lock: bool) -> None:
         area, period = self.table.key
         areas = {row.get(area) for row in rows if isinstance(row.get(area), str)}
         periods = {row.get(period) for row in rows if row.get(period) is not None}
         if period == "fiscal_year":
             periods = _int_range(periods)
         found = self.table.model.objects.filter(**{f"{area}__in": areas, f"{period}__in": periods})
-        self.stored = {(getattr(o, area), getattr(o, period)): o for o in found}
+        self.stored = {(getattr(o, area), getattr(o, period)): o for o in _locked(found, lock)}
 
     def plan(self, row_number: int, given: dict) -> Plan:
         key = {column: given[column] for column in self.table.key}
@@ -391,10 +453,29 @@ class _Upserts:
             "created" if current is None else "updated", key, {self.amount: (old, values[self.amount])}
         )
         plan.write = lambda: self.upsert(**values)
+        if current is None:
+            plan.store = Store(self.table.model(**values))
+        else:
+            before = row_values(current)
+            setattr(current, self.amount, values[self.amount])
+            plan.store = Store(current, before, (self.amount,))
         return plan
 
     def done(self, plan: Plan) -> None:
         pass
+
+
+def _store(handler, plans: list[Plan]) -> None:
+    """A chunk's planned writes, in bulk: new rows, changed rows and their history entries in row order."""
+    for plan in plans:
+        if plan.store.before is None and plan.store.row.__class__ is Opportunity:
+            plan.store.row.oid = uuid.uuid4().hex  # as opportunity_create names a new deal
+            plan.key = {"oid": plan.store.row.oid}
+    services.rows_write(
+        writes=[(plan.store.row, plan.store.before) for plan in plans],
+        fields=sorted({name for plan in plans for name in plan.store.fields}),
+        natural_key=handler.natural_key,
+    )
 
 
 def _handlers(state: _State) -> dict[str, Any]:
@@ -477,6 +558,7 @@ def run_import(
                 report.header_errors += 1
                 continue
             sheets[sheet.table.name] = sheet
+    wrote = False
     for table in TABLES:
         sheet = sheets.get(table.name)
         if sheet is None:
@@ -484,53 +566,73 @@ def run_import(
         handler = handlers[table.name]
         counts = report.counts[table.name]
         for chunk in _chunks(_rows_of(sheet, report), CHUNK_ROWS):
-            handler.prefetch([given for _, given, _ in chunk if given is not None])
-            for row_number, given, errors in chunk:
-                plan = None
-                if given is not None:
-                    try:
-                        plan = handler.plan(row_number, given)
-                    except RowErrors as exc:
-                        errors = exc.errors
-                if (
-                    plan is not None
-                    and plan.write is not None
-                    and not dry_run
-                    and (partial or not report.errors)
-                ):
-                    try:
-                        written = plan.write()
-                    except ValidationError as exc:
-                        # Changed meanwhile (the service checks again under its lock): this row fails.
-                        errors, plan = _service_errors(exc), None
-                    else:
-                        if table is OPPORTUNITIES and plan.action == "created":
-                            plan.key = {"oid": written.oid}
-                if plan is None:
-                    counts["error"] += 1
-                    for column, code, detail in errors:
-                        report.error(sheet.title, row_number, column, code, detail)
-                    report.rows.append({"sheet": sheet.title, "row": row_number, "action": "error"})
-                    continue
-                handler.done(plan)
-                counts[plan.action] += 1
-                if plan.action == "unchanged":
-                    continue
-                entry = {
-                    "sheet": sheet.title,
-                    "row": row_number,
-                    "action": plan.action,
-                    "key": _json_dict(plan.key),
-                }
-                if plan.action == "updated":
-                    entry["changes"] = {
-                        c: {"from": _json(old), "to": _json(new)} for c, (old, new) in plan.changes.items()
-                    }
-                else:
-                    entry["values"] = {c: _json(new) for c, (_, new) in plan.changes.items()}
-                report.rows.append(entry)
+            handler.prefetch([given for _, given, _ in chunk if given is not None], lock=not dry_run)
+            outcomes = [_plan(handler, row_number, given, errors) for row_number, given, errors in chunk]
+            writes = [plan for _, plan, _ in outcomes if plan is not None and plan.store is not None]
+            in_error = report.errors or any(plan is None for _, plan, _ in outcomes)
+            if writes and not dry_run and (partial or not in_error):
+                outcomes = _write(handler, table, outcomes, writes)
+                wrote = True
+            for row_number, plan, errors in outcomes:
+                _report_row(report, sheet, counts, handler, row_number, plan, errors)
     keep = not dry_run and (partial or not report.errors)
+    if wrote:
+        # Once for the whole import (the row services do it per write), inside its transaction.
+        report_cache_invalidate()
     return report, keep
+
+
+def _plan(handler, row_number: int, given: dict | None, errors: list) -> tuple[int, Plan | None, list]:
+    """The row's outcome as its handler plans it: (row number, plan, []) or (row number, None, errors)."""
+    if given is None:
+        return row_number, None, errors
+    try:
+        return row_number, handler.plan(row_number, given), []
+    except RowErrors as exc:
+        return row_number, None, exc.errors
+
+
+def _write(handler, table: Table, outcomes: list, writes: list[Plan]) -> list:
+    """Store a chunk's planned writes in bulk; should the database refuse, row by row through the services."""
+    try:
+        with transaction.atomic():
+            _store(handler, writes)
+        return outcomes
+    except IntegrityError:
+        pass  # another writer inserted or deleted a row meanwhile; the services name it
+    written = []
+    for row_number, plan, errors in outcomes:
+        if plan is not None and plan.write is not None:
+            try:
+                row = plan.write()
+            except ValidationError as exc:
+                plan, errors = None, _service_errors(exc)
+            else:
+                if table is OPPORTUNITIES and plan.action == "created":
+                    plan.key = {"oid": row.oid}
+        written.append((row_number, plan, errors))
+    return written
+
+
+def _report_row(report: Report, sheet: Sheet, counts: dict, handler, row_number: int, plan, errors) -> None:
+    if plan is None:
+        counts["error"] += 1
+        for column, code, detail in errors:
+            report.error(sheet.title, row_number, column, code, detail)
+        report.rows.append({"sheet": sheet.title, "row": row_number, "action": "error"})
+        return
+    handler.done(plan)
+    counts[plan.action] += 1
+    if plan.action == "unchanged":
+        return
+    entry = {"sheet": sheet.title, "row": row_number, "action": plan.action, "key": _json_dict(plan.key)}
+    if plan.action == "updated":
+        entry["changes"] = {
+            c: {"from": _json(old), "to": _json(new)} for c, (old, new) in plan.changes.items()
+        }
+    else:
+        entry["values"] = {c: _json(new) for c, (_, new) in plan.changes.items()}
+    report.rows.append(entry)
 
 
 def _json_dict(values: dict) -> dict:

@@ -3,7 +3,7 @@
 Conventions: ``<entity>_<action>``, keyword-only arguments, ``@transaction.atomic``.
 
 The functions live in the modules of this package (access, customers, opportunities, revenue,
-idempotency, write_context, history, snapshots);
+bulk, idempotency, write_context, history, snapshots);
 every public name is re-exported here, so callers import from ``crm.services``.
 """
 
@@ -16,6 +16,7 @@ from .access import (
     api_user_ensure,
     crm_groups_ensure,
 )
+from .bulk import rows_write
 from .customers import (
     CUSTOMER_CID_MAX,
     CUSTOMER_CID_MIN,
@@ -28,6 +29,7 @@ from .customers import (
 from .history import (
     change_purge,
     change_record,
+    change_record_many,
     change_sequence,
     recorded_fields,
     row_values,
@@ -96,6 +98,7 @@ __all__ = [
     "api_user_ensure",
     "change_purge",
     "change_record",
+    "change_record_many",
     "change_sequence",
     "crm_groups_ensure",
     "customer_create",
@@ -123,6 +126,7 @@ __all__ = [
     "revenue_target_upsert",
     "revenue_target_validate",
     "row_values",
+    "rows_write",
     "vocabulary_message",
     "write_context",
     "write_context_current",

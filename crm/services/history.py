@@ -10,6 +10,9 @@ Who and where. A service does not take the actor, the door or the request id as 
 they come from the write context (crm/services/write_context.py), set by whoever opened the
 door and read by ``change_record``.
 
+In bulk. ``change_record_many`` records many writes (the workbook import's chunks) with the
+same entries as ``change_record`` would write one by one, in one INSERT per batch.
+
 The change feed. Entries are inserted with ``position`` NULL. ``change_sequence`` gives
 positions, in one short transaction holding the ChangeSequence row lock, to the entries
 that have committed; the feed (``changes_since``) serves only entries with a position. Why
@@ -18,6 +21,7 @@ that makes a polling consumer see every change exactly once is in docs/architect
 
 import datetime
 import decimal
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -69,18 +73,10 @@ def _cid_and_area(instance: models.Model) -> tuple[int | None, str | None]:
     return None, getattr(instance, "area", None)
 
 
-def change_record(
-    *, instance: models.Model, before: dict[str, Any] | None, deleted: bool = False
-) -> Change | None:
-    """Record the write of ``instance`` (an opportunity, customer or revenue row).
-
-    ``before``: ``row_values`` of the row as it was, None for a create. ``instance`` is the
-    row as stored now (for a delete: as it was last). Returns the entry, or None when
-    nothing changed. Must run inside the write's transaction.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        # Outside a transaction the entry could commit without its write, or the write without it.
-        raise RuntimeError("change_record must run inside the transaction of the write it records")
+def _change_fields(
+    *, instance: models.Model, before: dict[str, Any] | None, deleted: bool, context: WriteContext
+) -> dict[str, Any] | None:
+    """The columns of the entry recording this write, or None when nothing changed."""
     values = row_values(instance)
     if before is None:
         action = Change.Action.CREATED
@@ -93,21 +89,64 @@ def change_record(
         changes = {field: [before[field], value] for field, value in values.items() if before[field] != value}
         if not changes:
             return None
-    context = write_context_current() or WriteContext()
     cid, area = _cid_and_area(instance)
-    return Change.objects.create(
-        entity=ENTITY_OF_MODEL[type(instance)],
-        key=str(instance.pk),
-        cid=cid,
-        area=area,
-        action=action,
-        changes=changes,
-        actor=context.actor_name(),
-        source=context.source,
-        request_id=context.request_id,
-        import_id=context.import_id,
-        at=Now(),
+    return {
+        "entity": ENTITY_OF_MODEL[type(instance)],
+        "key": str(instance.pk),
+        "cid": cid,
+        "area": area,
+        "action": action,
+        "changes": changes,
+        "actor": context.actor_name(),
+        "source": context.source,
+        "request_id": context.request_id,
+        "import_id": context.import_id,
+        "at": Now(),
+    }
+
+
+def _require_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        # Outside a transaction the entry could commit without its write, or the write without it.
+        raise RuntimeError(f"{name} must run inside the transaction of the write it records")
+
+
+def change_record(
+    *, instance: models.Model, before: dict[str, Any] | None, deleted: bool = False
+) -> Change | None:
+    """Record the write of ``instance`` (an opportunity, customer or revenue row).
+
+    ``before``: ``row_values`` of the row as it was, None for a create. ``instance`` is the
+    row as stored now (for a delete: as it was last). Returns the entry, or None when
+    nothing changed. Must run inside the write's transaction.
+    """
+    _require_transaction("change_record")
+    fields = _change_fields(
+        instance=instance, before=before, deleted=deleted, context=write_context_current() or WriteContext()
     )
+    return None if fields is None else Change.objects.create(**fields)
+
+
+def change_record_many(*, writes: Iterable[tuple[models.Model, dict[str, Any] | None]]) -> int:
+    """``change_record`` for many writes at once: the same entries, inserted in bulk.
+
+    ``writes``: (instance, before) pairs as ``change_record`` takes them (no deletes). One
+    executemany of one INSERT for all of them (crm.services.bulk.rows_insert); returns how
+    many entries it wrote. An opportunity's area is its customer's: pass instances with the
+    customer attached, or each costs a query. Must run inside the writes' transaction.
+    """
+    _require_transaction("change_record_many")
+    context = write_context_current() or WriteContext()
+    entries = [
+        fields
+        for instance, before in writes
+        if (fields := _change_fields(instance=instance, before=before, deleted=False, context=context))
+        is not None
+    ]
+    from .bulk import rows_insert  # bulk imports this module
+
+    rows_insert(Change, entries)
+    return len(entries)
 
 
 # --- The change feed's positions ---------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from crm.imports.export import workbook_export
 from crm.imports.models import ImportRun
 from crm.imports.runs import import_run
-from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 from crm.services import write_context_current
 from crm.tests.imports import workbooks
 from crm.tests.imports.workbooks import OID, UNKNOWN_OID
@@ -235,22 +235,14 @@ def test_a_clean_workbook_is_applied_whole():
     assert (second["applied"], second["rows"]) == (False, [])
 
 
-def test_writes_carry_the_import_source_and_id(monkeypatch):
-    """Every service call of a real run happens inside the write context: source import, the run's id."""
-    seen = []
-    from crm import services
-
-    original = services.customer_create
-
-    def spy(**values):
-        seen.append(write_context_current())
-        return original(**values)
-
-    monkeypatch.setattr(services, "customer_create", spy)
+def test_writes_carry_the_import_source_and_id():
+    """Every write of a real run is recorded in the history with source import and the run's id,
+    and the write context ends with the import."""
     report = _run(
         workbooks.simple_workbook({"customer": [["cid", "customer_name", "area"], [7101, "Gamma", "UK"]]})
     )
-    assert [(c.source, c.import_id) for c in seen] == [("import", str(report["id"]))]
+    entries = Change.objects.values_list("entity", "key", "action", "source", "import_id")
+    assert list(entries) == [("customer", "7101", "created", "import", str(report["id"]))]
     assert write_context_current() is None
 
 
