@@ -19,6 +19,7 @@ may be seen twice or not at all; ``ordering=oid`` never changes.
 import datetime
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core import signing
@@ -122,6 +123,16 @@ def _jsonable(value):
 
 def position_of(row, keys: list[tuple]) -> list:
     return [_jsonable(getattr(row, field.attname)) for field, _ in keys]
+
+
+def tuple_position(columns) -> Callable[[tuple, list[tuple]], list]:
+    """``position_of`` for rows fetched as tuples of ``columns`` (attnames or lookups)."""
+    at = {column: n for n, column in enumerate(columns)}
+
+    def position(row: tuple, keys: list[tuple]) -> list:
+        return [_jsonable(row[at[field.attname]]) for field, _ in keys]
+
+    return position
 
 
 def after(queryset: QuerySet, keys: list[tuple], cursor: Cursor | None) -> QuerySet:

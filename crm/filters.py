@@ -95,6 +95,17 @@ class StrictFilterSet(django_filters.FilterSet):
             )
         super().__init__(data, *args, **kwargs)
 
+    def get_form_class(self):
+        # django-filter builds a new form class (a field and a label per filter) for every
+        # FilterSet, that is every request: about a millisecond on the opportunity list. The
+        # fields depend only on the declared filters, so the class is built once per FilterSet
+        # class (each form still deep-copies its fields, as every Django form does).
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = cls._form_class = super().get_form_class()
+        return form_class
+
     def param_errors(self) -> dict:
         if not self.is_bound:
             return {}

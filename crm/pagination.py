@@ -121,8 +121,9 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
             self.limit = data["limit"] or self.default_limit
             self.offset = data["offset"] or 0
 
-    def paginate_queryset(self, queryset, request, view=None, fetch=list):
-        """The page's rows after ``parse``; ``fetch`` runs a sliced queryset (a view may fetch smarter).
+    def paginate_queryset(self, queryset, request, view=None, fetch=list, position=cursors.position_of):
+        """The page's rows after ``parse``; ``fetch`` runs a sliced queryset (a view may fetch smarter,
+        or as tuples: ``position(row, keys)`` then reads a row's sort key).
 
         limit/offset: a COUNT, then one query for the slice. page_size: one query for the
         slice after (or before) the cursor's position, one row more than the page to learn
@@ -138,8 +139,8 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
         rows = rows[: self.limit]
         if backward:
             rows.reverse()
-        first = cursors.position_of(rows[0], self.keys) if rows else None
-        last = cursors.position_of(rows[-1], self.keys) if rows else None
+        first = position(rows[0], self.keys) if rows else None
+        last = position(rows[-1], self.keys) if rows else None
         identity = self._query_identity(request)
         here = self.cursor.position if self.cursor else None
         self.next_cursor = self.previous_cursor = None

@@ -6,10 +6,11 @@ query parameters as ``filters`` and run the FilterSet themselves, raising Django
 """
 
 import datetime
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, ForecastCategory, Product, Status
@@ -131,34 +132,30 @@ def opportunity_list(*, filters=None, customer: Customer | None = None) -> Query
     return _filtered(CustomerOpportunityFilter, filters, queryset.filter(customer=customer))
 
 
-def opportunity_page_fetch(page: QuerySet[Opportunity]) -> list[Opportunity]:
-    """Run a page (a sliced ``opportunity_list``) at a cost that does not grow with the table.
+def opportunity_page_fetch(page: QuerySet[Opportunity], *, columns: Sequence[str]) -> list[tuple]:
+    """Run a page (a sliced ``opportunity_list``) as tuples of ``columns``, at a cost that does
+    not grow with the table.
 
-    Joined and sorted in one query, MySQL drives the join from ``customer`` and sorts every
-    opportunity before it takes the page. Instead: the page's opportunities alone, read in
-    index order, then their customers by primary key (a second query). A filter on the
-    customer's area keeps the join in the first query; there ``STRAIGHT_JOIN`` (MySQL 8 and
-    MariaDB alike) keeps opportunities first, so the close-date index still delivers the
-    order and the scan stops at the page's end. An order by a customer column is sorted
-    whatever the join order, and is left to the optimizer.
+    One query: the page's opportunities joined to their customers. Joined and sorted, MySQL
+    would drive the join from ``customer`` and sort every opportunity before it takes the
+    page; ``STRAIGHT_JOIN`` (MySQL 8 and MariaDB alike, ``crm.sql``) keeps opportunities first,
+    so the close-date index (or the keyset's range on it) delivers the order, the scan stops
+    at the page's end and each row's customer is one primary-key lookup. An order by a
+    customer column is sorted whatever the join order, and is left to the optimizer.
+
+    Tuples, not model instances: the view turns them into the representation with the list's
+    own row function (``opportunity_rows_to_dicts``), no serializer per row.
 
     With an offset, the rows skipped are read from the index alone (their oids), and only the
     page's rows are read whole: otherwise MySQL reads every skipped row, or sorts the table.
     """
-    customers = Prefetch("customer", queryset=Customer.objects.only("cid", "customer_name", "area"))
-    page = page.select_related(None).prefetch_related(customers)
     if page.query.low_mark:
         oids = [oid for (oid,) in _rows(page.values_list("oid"))]
-        by_oid = {
-            o.oid: o
-            for o in page.model.objects.using(page.db).filter(oid__in=oids).select_related("customer")
-        }
+        oid_at = list(columns).index("oid")
+        rows = Opportunity.objects.using(page.db).filter(oid__in=oids).order_by().values_list(*columns)
+        by_oid = {row[oid_at]: row for row in rows}
         return [by_oid[oid] for oid in oids if oid in by_oid]
-    if not keeps_first_table(page):
-        return list(page)
-    rows = list(page.model.objects.db_manager(page.db).raw(*sql_of(page)))
-    prefetch_related_objects(rows, customers)
-    return rows
+    return _rows(page.values_list(*columns))
 
 
 def _rows(queryset: QuerySet) -> list[tuple]:
@@ -166,7 +163,7 @@ def _rows(queryset: QuerySet) -> list[tuple]:
         return list(queryset)
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(*sql_of(queryset))
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def opportunity_get(*, oid: str) -> Opportunity | None:

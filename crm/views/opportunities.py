@@ -4,6 +4,7 @@ Each view parses the request, calls a selector or service and renders; what the 
 about them is in ``crm.openapi.opportunities``.
 """
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import parse_etags
@@ -11,16 +12,18 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import cursors
 from ..errors import Conflict, PreconditionFailed, UnprocessableEntity
 from ..filters import CustomerOpportunityFilter, OpportunityFilter
 from ..models import Opportunity
 from ..openapi import opportunities as schemas
 from ..pagination import KeysetPagination
 from ..permissions import ModelPermissions, view_permission
-from ..rendering import JSONStream, stream_rows, stream_walk
+from ..rendering import JSONStream, PreEncodedJSONRenderer, stream_rows, stream_walk
 from ..selectors import (
     customer_get,
     opportunity_get,
@@ -88,11 +91,30 @@ def _idempotency_key(request) -> str | None:
 _represent = opportunity_to_dict
 
 
+def _page_rows(page):
+    return opportunity_page_fetch(page, columns=OPPORTUNITY_COLUMNS)
+
+
+_page_position = cursors.tuple_position(OPPORTUNITY_COLUMNS)
+
+
 class StreamedListMixin:
-    """The unpaged JSON list streamed from one query, like the customer list but never whole in memory."""
+    """The unpaged JSON list streamed from one query, like the customer list but never whole in memory;
+    pages as tuples turned into the representation by the list's row function (no serializer)."""
+
+    renderer_classes = [PreEncodedJSONRenderer, BrowsableAPIRenderer]
 
     def render_list(self, request, rows, *, paged: bool):
-        if paged or request.accepted_renderer.format != "json":
+        json = request.accepted_renderer.format == "json"
+        if paged:
+            page = self.paginator.paginate_queryset(
+                rows, request, view=self, fetch=_page_rows, position=_page_position
+            )
+            results = opportunity_rows_to_dicts(page)
+            if json:
+                return Response(self.paginator.get_paginated_response_bytes(orjson.dumps(results)))
+            return self.paginator.get_paginated_response(results)
+        if not json:
             return super().render_list(request, rows, paged=paged)
         try:
             chunks = stream_walk(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts)
@@ -115,7 +137,6 @@ class OpportunityViewSet(
     filterset_class = OpportunityFilter
     pagination_class = KeysetPagination
     selector = staticmethod(opportunity_list)
-    fetch_page = staticmethod(opportunity_page_fetch)
 
     def _get(self, oid: str) -> Opportunity:
         opportunity = opportunity_get(oid=oid)
@@ -213,7 +234,6 @@ class CustomerOpportunityListView(
     filterset_class = CustomerOpportunityFilter
     pagination_class = KeysetPagination
     selector = staticmethod(opportunity_list)
-    fetch_page = staticmethod(opportunity_page_fetch)
 
     def get(self, request, cid: str):
         self.customer = customer_get(cid=cid)
