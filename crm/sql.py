@@ -22,12 +22,15 @@ def keeps_first_table(queryset: QuerySet) -> bool:
     )
 
 
-def sql_of(queryset: QuerySet) -> tuple[str, tuple]:
-    """The SQL ``queryset`` runs, with STRAIGHT_JOIN where ``keeps_first_table`` says so.
+def sql_of(queryset: QuerySet, *, first_table: bool = False) -> tuple[str, tuple]:
+    """The SQL ``queryset`` runs, with STRAIGHT_JOIN where ``keeps_first_table`` says so, or on
+    MySQL always with ``first_table`` (a semi-join, ``cid IN (SELECT ...)``, that MySQL would
+    otherwise drive from the subquery's table and sort).
 
     Raises EmptyResultSet for a query that cannot match (``cid__in=[]``).
     """
     sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    if keeps_first_table(queryset):
+    mysql = connections[queryset.db].vendor == "mysql"
+    if keeps_first_table(queryset) or (first_table and mysql):
         sql = "SELECT STRAIGHT_JOIN" + sql[len("SELECT") :]
     return sql, params
