@@ -1,13 +1,15 @@
 """The Django admin: browse and fix the CRM data with Django's own permissions.
 
 A reader (view_* permissions) sees every list and page but cannot change anything; an
-editor's opportunity writes go through the same service functions as the API
-(crm.services.opportunity_create / _update / _delete), so the two doors share one set of
-rules and one way of generating ``oid``. Every list page runs a fixed number of queries,
-whatever the number of rows shown (pinned in crm/tests/test_admin.py).
+editor's writes go through the same service functions as the API and the workbook import
+(crm.services: opportunity_create / _update / _delete, customer_create / _update,
+revenue_actual_upsert, revenue_target_upsert), so the doors share one set of rules, one
+way of generating ``oid`` and one change history. Every list page runs a fixed number of
+queries, whatever the number of rows shown (pinned in crm/tests/test_admin.py).
 """
 
 import csv
+import tempfile
 from decimal import Decimal
 
 from django import forms
@@ -15,15 +17,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
+from crm import messages as crm_messages
 from crm import services
-from crm.admin_history import HistoryPageMixin, RecordedSaveMixin  # also registers "Changes"
+from crm.admin_history import HistoryPageMixin, RecordedDeleteMixin  # also registers "Changes"
 from crm.choices import fiscal_year_bounds, fiscal_year_of
 from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Import workbook")
+from crm.imports.export import workbook_export
+from crm.imports.layout import TABLES
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
-from crm.report_cache import report_cache_invalidate
 from crm.serializers import CUSTOMER_FIELDS
 
 # --- CSV export (shared by every list) ----------------------------------------------------
@@ -44,16 +48,19 @@ def _csv_cell(value):
     return value
 
 
-class CsvExportMixin:
-    """An action that exports the selected rows of a list as CSV (one query).
+class ExportMixin:
+    """Two actions that export the selected rows of a list (or, with "select all", the filtered
+    list): as CSV, and as a workbook in the import's layout.
 
     ``csv_fields`` are names for ``QuerySet.values_list`` on the admin's queryset (so the
     changelist's annotations can be exported too); the header repeats them, because they
-    are the column names people use in SQL and in the API.
+    are the column names people use in SQL and in the API. The workbook is written by the
+    code of ``manage.py export_workbook`` (crm.imports.export), one sheet of the list's
+    table, so importing it again reports every row unchanged.
     """
 
     csv_fields: tuple[str, ...] = ()
-    actions = ["export_csv"]
+    actions = ["export_csv", "export_workbook"]
 
     @admin.action(description="Export selected rows to CSV", permissions=["view"])
     def export_csv(self, request, queryset):
@@ -71,24 +78,105 @@ class CsvExportMixin:
             writer.writerow([_csv_cell(value) for value in row])
         return response
 
+    @admin.action(description="Export selected rows to a workbook (import layout)", permissions=["view"])
+    def export_workbook(self, request, queryset):
+        table = next(table for table in TABLES if table.model is self.model)
+        # Written to a temporary file, then streamed: the workbook never sits in memory whole.
+        target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
+        workbook_export(target, querysets={table: queryset})
+        target.seek(0)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        return FileResponse(target, as_attachment=True, filename=f"{table.name}-{stamp}.xlsx")
 
-class InvalidatesReportsMixin:
-    """Admin writes of customers and revenue rows start a new forecast/report cache generation.
 
-    Opportunity writes go through the services, which do the same (crm/report_cache.py).
+# --- Writes through the services ------------------------------------------------------------
+
+
+class ServiceAdminForm(forms.ModelForm):
+    """A form that checks the rules of crm.services, so the admin cannot disagree with the API.
+
+    The fields only parse input (a number is a number, a date is a date); ``clean()`` then
+    runs the services' pure rule check (``validate()``), which writes nothing, and puts each
+    message on the field the service named, exactly as the API reports it. The write happens
+    in the ModelAdmin's ``save_model`` (ServiceWriteMixin), through the service. Django's
+    model validation is not run: a second, slightly different set of rules is what this
+    design avoids.
     """
 
+    # Service error keys that are not this form's field names.
+    service_field_names: dict[str, str] = {}
+
+    def validate(self) -> None:
+        """Raise the services' ValidationError for what the user typed; write nothing."""
+        raise NotImplementedError
+
+    def typed(self, names) -> dict:
+        """The parsed values of ``names``, an empty text as None (as the services take it)."""
+        return {name: self.cleaned_data[name] if self.cleaned_data[name] != "" else None for name in names}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.errors:
+            # A field that did not parse has no value to check the rules with.
+            return cleaned_data
+        try:
+            self.validate()
+        except ValidationError as exc:
+            self.add_service_errors(exc)
+        return cleaned_data
+
+    def _post_clean(self):
+        # ModelForm's model validation (full_clean) is the second set of rules this form
+        # avoids; the instance is not built from the form either: save_model writes through
+        # the service.
+        pass
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for field, errors in exc.error_dict.items():
+            field = self.service_field_names.get(field, field)
+            self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
+
+
+class _SaveRefused(Exception):
+    """The service refused at save what ``clean()`` accepted: the stored data changed in between."""
+
+
+class ServiceWriteMixin:
+    """``save_model`` writes through ``service_write`` (the form checked the same rules first).
+
+    The admin's log entry, message and redirect read the row from ``obj``, so the stored row's
+    values are copied onto it. A refusal at save (the data changed since the form's check; the
+    service checks again under its row lock) rolls the page's transaction back and says why.
+    """
+
+    def service_write(self, form, change: bool):
+        """Write through the service; return the stored row. Raise ValidationError when refused."""
+        raise NotImplementedError
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        report_cache_invalidate()
+        if change and not form.changed_data:
+            return
+        try:
+            stored = self.service_write(form, change)
+        except ValidationError as exc:
+            raise _SaveRefused from exc
+        for field in self.model._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(stored, field.attname))
+        obj._state.adding = False
+        obj._state.db = stored._state.db
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        report_cache_invalidate()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        report_cache_invalidate()
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _SaveRefused as exc:
+            # Someone changed the data between the form's check and the write, so the page's
+            # transaction rolled back and nothing was written. The page shows what is stored now.
+            problems = "; ".join(exc.__cause__.messages)
+            self.message_user(request, f"Not saved, the data changed meanwhile: {problems}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 # --- Customers ----------------------------------------------------------------------------
@@ -131,10 +219,34 @@ class OpportunityInline(admin.TabularInline):
         return False
 
 
+class CustomerAdminForm(ServiceAdminForm):
+    """customer_validate's rules on the whole record; a new cid that is taken is refused on ``cid``."""
+
+    class Meta:
+        model = Customer
+        fields = CUSTOMER_FIELDS
+
+    def service_values(self) -> dict:
+        """Everything for an add; for an edit only the changes, as customer_update takes them."""
+        return self.typed(self.fields if self.instance._state.adding else self.changed_data)
+
+    def validate(self) -> None:
+        values = self.service_values()
+        if not self.instance._state.adding:
+            stored = {name: getattr(self.instance, name) for name in services.CUSTOMER_FIELDS}
+            services.customer_validate(**stored | values)
+            return
+        services.customer_validate(**values)
+        if Customer.objects.filter(cid=values["cid"]).exists():
+            # What customer_create answers for a taken cid, found before any write.
+            raise ValidationError(
+                {"cid": [ValidationError(crm_messages.customer_taken(values["cid"]), code="unique")]}
+            )
+
+
 @admin.register(Customer)
-class CustomerAdmin(
-    HistoryPageMixin, InvalidatesReportsMixin, RecordedSaveMixin, CsvExportMixin, admin.ModelAdmin
-):
+class CustomerAdmin(HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, ExportMixin, admin.ModelAdmin):
+    form = CustomerAdminForm
     list_display = (
         "cid",
         "customer_name",
@@ -153,6 +265,15 @@ class CustomerAdmin(
     inlines = (OpportunityInline,)
     list_per_page = 100
     csv_fields = (*CUSTOMER_FIELDS, "open_opportunities", "open_monthly_revenue")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The cid is the customer's identity (opportunities point at it): set once, on add.
+        return ("cid",) if obj is not None else ()
+
+    def service_write(self, form, change):
+        if change:
+            return services.customer_update(customer=form.instance, **form.service_values())
+        return services.customer_create(**form.service_values())
 
     def get_queryset(self, request):
         open_of_customer = _open_opportunities_of_customer()
@@ -185,22 +306,13 @@ class CustomerAdmin(
 
 # --- Opportunities ------------------------------------------------------------------------
 
-# Service error keys that are not form fields: the customer is ``cid`` in the services and
-# the API, ``customer`` in the form.
-_SERVICE_FIELD_TO_FORM_FIELD = {"cid": "customer"}
 
+class OpportunityAdminForm(ServiceAdminForm):
+    """opportunity_validate for an add, opportunity_update_validate (the check opportunity_update
+    makes, without writing) for a change."""
 
-class OpportunityAdminForm(forms.ModelForm):
-    """The form checks the rules of crm.services, so the admin cannot disagree with the API.
-
-    The fields only parse input (a number is a number, a date is a date); ``clean()`` then
-    runs the services' pure rule check (opportunity_validate for an add,
-    opportunity_update_validate for a change), which writes nothing, and puts each message
-    on the field the service named, exactly as the API reports it. The write happens in
-    ``OpportunityAdmin.save_model``, through opportunity_create / opportunity_update.
-    Django's model validation is not run: a second, slightly different set of rules is
-    what this design avoids.
-    """
+    # The customer is ``cid`` in the services and the API, ``customer`` in the form.
+    service_field_names = {"cid": "customer"}
 
     # Plain number fields: limits (> 0, max size, 2 places; 0-100) are the service's rules
     # and must be reported in the service's words, not Django's field-level variants.
@@ -221,49 +333,20 @@ class OpportunityAdminForm(forms.ModelForm):
         takes the status's defaults, by the service's rule.
         """
         names = self.Meta.fields if self.instance._state.adding else self.changed_data
-        values = {}
-        for name in names:
-            if name == "customer":
-                values["cid"] = self.cleaned_data["customer"].cid
-            else:
-                values[name] = self.cleaned_data[name] if self.cleaned_data[name] != "" else None
+        values = self.typed(name for name in names if name != "customer")
+        if "customer" in names:
+            values["cid"] = self.cleaned_data["customer"].cid
         return values
 
-    def clean(self):
-        cleaned_data = super().clean()
-        if self.errors:
-            # A field that did not parse has no value to check the rules with.
-            return cleaned_data
-        try:
-            if self.instance._state.adding:
-                services.opportunity_validate(**self.service_values())
-            else:
-                services.opportunity_update_validate(opportunity=self.instance, **self.service_values())
-        except ValidationError as exc:
-            self.add_service_errors(exc)
-        return cleaned_data
-
-    def _post_clean(self):
-        # ModelForm's model validation (full_clean) is the second set of rules this form
-        # avoids; the instance is not built from the form either: save_model writes through
-        # the service.
-        pass
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for field, errors in exc.error_dict.items():
-            field = _SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
-            self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
-
-
-class _SaveRefused(Exception):
-    """The service refused at save what ``clean()`` accepted: the stored data changed in between."""
+    def validate(self) -> None:
+        if self.instance._state.adding:
+            services.opportunity_validate(**self.service_values())
+        else:
+            services.opportunity_update_validate(opportunity=self.instance, **self.service_values())
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(HistoryPageMixin, CsvExportMixin, admin.ModelAdmin):
+class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, admin.ModelAdmin):
     form = OpportunityAdminForm
     list_display = (
         "opportunity_name",
@@ -308,37 +391,15 @@ class OpportunityAdmin(HistoryPageMixin, CsvExportMixin, admin.ModelAdmin):
     def customer_area(self, obj):
         return obj.customer.area
 
-    def save_model(self, request, obj, form, change):
+    def service_write(self, form, change):
         # The service checks the rules again (an update under the row lock) and writes.
-        if change and not form.changed_data:
-            return
-        try:
-            if change:
-                stored = services.opportunity_update(opportunity=obj, **form.service_values())
-            else:
-                stored = services.opportunity_create(**form.service_values())
-        except ValidationError as exc:
-            raise _SaveRefused from exc
-        # The admin's log entry, message and redirect read the row from obj.
-        for field in Opportunity._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(stored, field.attname))
-        obj._state.adding = False
-        obj._state.db = stored._state.db
+        if change:
+            return services.opportunity_update(opportunity=form.instance, **form.service_values())
+        return services.opportunity_create(**form.service_values())
 
     def save_related(self, request, form, formsets, change):
         # No many-to-many field and no inline on this page: nothing is saved besides the row.
         pass
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _SaveRefused as exc:
-            # Someone changed the data between the form's check and the write (the service
-            # checks again under the row lock), so the page's transaction rolled back and
-            # nothing was written. Say why; the page shows what is stored now.
-            problems = "; ".join(exc.__cause__.messages)
-            self.message_user(request, f"Not saved, the data changed meanwhile: {problems}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def delete_model(self, request, obj):
         services.opportunity_delete(opportunity=obj)
@@ -376,10 +437,84 @@ class FiscalYearFilter(admin.SimpleListFilter):
         return queryset.filter(month__range=(start, end))
 
 
+class RevenueAdminForm(ServiceAdminForm):
+    """One revenue row through its upsert's rules: an add names its key, an edit changes the amount.
+
+    The key (area and month, or area and fiscal year) is the row's identity, as in the import;
+    an add whose key is taken is refused on the key (editing that row is the way to change it).
+    """
+
+    key: tuple[str, ...]
+    validator = None  # the service's pure rule check, a staticmethod
+    exists_message: str
+
+    def service_values(self) -> dict:
+        """The whole row as the upsert takes it: the stored key for an edit, and what was typed."""
+        stored = (
+            {} if self.instance._state.adding else {name: getattr(self.instance, name) for name in self.key}
+        )
+        return stored | self.typed(self.fields)
+
+    def taken(self, values: dict) -> ValidationError:
+        return ValidationError(self.exists_message.format(**values), code="unique")
+
+    def validate(self) -> None:
+        values = self.validator(**self.service_values())
+        key = {name: values[name] for name in self.key}
+        if self.instance._state.adding and self._meta.model.objects.filter(**key).exists():
+            raise ValidationError({self.key[-1]: [self.taken(values)]})
+
+
+class RevenueActualAdminForm(RevenueAdminForm):
+    key = ("area", "month")
+    validator = staticmethod(services.revenue_actual_validate)
+    exists_message = "{area} already has an actual for {month:%Y-%m}: change that row instead."
+    # A plain number field: the limits are the service's rules, in the service's words.
+    revenue = forms.DecimalField(label="Revenue (EUR)")
+
+    class Meta:
+        model = RevenueActual
+        fields = ("area", "month", "revenue")
+
+
+class RevenueTargetAdminForm(RevenueAdminForm):
+    key = ("area", "fiscal_year")
+    validator = staticmethod(services.revenue_target_validate)
+    exists_message = "{area} already has a target for FY{fiscal_year}: change that row instead."
+    # Plain number fields: the ranges are the service's rules, in the service's words.
+    fiscal_year = forms.IntegerField(
+        help_text="Named by the year it ends in: FY2025 is July 2024 - June 2025."
+    )
+    target = forms.DecimalField(label="Target (EUR)")
+
+    class Meta:
+        model = RevenueTarget
+        fields = ("area", "fiscal_year", "target")
+
+
+class RevenueAdminMixin(HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, ExportMixin):
+    """Saves go through the row's upsert; the key is read-only once the row exists."""
+
+    upsert = None  # the service, a staticmethod
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.form.key if obj is not None else ()
+
+    def service_write(self, form, change):
+        values = form.service_values()
+        stored, action = self.upsert(**values)
+        # Not what the form checked: another user added the key, or deleted the row, meanwhile.
+        if not change and action != "created":
+            raise ValidationError(form.taken(values))
+        if change and action == "created":
+            raise ValidationError("The row was deleted.")
+        return stored
+
+
 @admin.register(RevenueActual)
-class RevenueActualAdmin(
-    HistoryPageMixin, InvalidatesReportsMixin, RecordedSaveMixin, CsvExportMixin, admin.ModelAdmin
-):
+class RevenueActualAdmin(RevenueAdminMixin, admin.ModelAdmin):
+    form = RevenueActualAdminForm
+    upsert = staticmethod(services.revenue_actual_upsert)
     list_display = ("area", "month", "revenue")
     list_filter = ("area", FiscalYearFilter)
     date_hierarchy = "month"
@@ -388,9 +523,9 @@ class RevenueActualAdmin(
 
 
 @admin.register(RevenueTarget)
-class RevenueTargetAdmin(
-    HistoryPageMixin, InvalidatesReportsMixin, RecordedSaveMixin, CsvExportMixin, admin.ModelAdmin
-):
+class RevenueTargetAdmin(RevenueAdminMixin, admin.ModelAdmin):
+    form = RevenueTargetAdminForm
+    upsert = staticmethod(services.revenue_target_upsert)
     list_display = ("area", "fiscal_year", "fiscal_year_period", "target")
     list_filter = ("area", "fiscal_year")
     search_fields = ("area",)

@@ -1,9 +1,9 @@
 """The admin's change history: each row's history page, the "Changes" list, and the recording of
-the customer and revenue pages' own saves.
+the customer and revenue pages' deletes.
 
-Registered from crm/admin.py, which adds the two mixins to its ModelAdmins. Opportunity writes
-are recorded by their services; customers and revenue rows are saved by the ModelAdmin itself,
-so ``RecordedSaveMixin`` records each save and delete in the page's transaction.
+Registered from crm/admin.py, which adds the two mixins to its ModelAdmins. Every save is
+recorded by its service (crm.services); customers and revenue rows have no delete service, so
+``RecordedDeleteMixin`` records each of their deletes in the page's transaction.
 """
 
 import copy
@@ -22,6 +22,7 @@ from django.utils import timezone
 from crm import services
 from crm.choices import Area
 from crm.models import Change
+from crm.report_cache import report_cache_invalidate
 from crm.services.history import ENTITY_OF_MODEL
 
 # A row's history page shows the latest entries, newest first.
@@ -61,24 +62,16 @@ class HistoryPageMixin:
         return TemplateResponse(request, "admin/crm/change_history.html", context)
 
 
-class RecordedSaveMixin:
-    """Record the page's own saves and deletes of a customer or revenue row in its transaction."""
-
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            before = None
-            if change:
-                # What is stored now, under the lock: the entry's old values are the real ones.
-                stored = type(obj)._default_manager.select_for_update().filter(pk=obj.pk).first()
-                before = services.row_values(stored) if stored is not None else None
-            super().save_model(request, obj, form, change)
-            services.change_record(instance=obj, before=before)
+class RecordedDeleteMixin:
+    """Record the page's deletes of a customer or revenue row in its transaction, as a service would,
+    and start a new forecast/report cache generation (crm/report_cache.py)."""
 
     def delete_model(self, request, obj):
         with transaction.atomic():
             last = copy.copy(obj)  # delete() clears the primary key of obj
             super().delete_model(request, obj)
             services.change_record(instance=last, before=services.row_values(last), deleted=True)
+        report_cache_invalidate()
 
     def delete_queryset(self, request, queryset):
         # The bulk "delete selected" action: one recorded delete per row, all or none.

@@ -30,6 +30,10 @@ def customer_missing(cid) -> str:
     return f"Customer {cid} does not exist."
 
 
+def customer_taken(cid) -> str:
+    return f"Customer {cid} already exists."
+
+
 def too_long(max_length: int) -> str:
     return f"Ensure this field has no more than {max_length} characters."
 

@@ -1,8 +1,8 @@
 """Customer writes: the rules (customer_validate), create and update.
 
 Customers are keyed by ``cid``, which comes from the source workbook (the column is not
-auto-increment), so a create names its cid. The admin still edits customers as a plain
-ModelAdmin; the workbook import writes them through these functions.
+auto-increment), so a create names its cid. The admin and the workbook import write customers
+through these functions.
 """
 
 import datetime
@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from .. import messages
 from ..choices import Area
 from ..models import Customer
 from ..report_cache import report_cache_invalidate
@@ -139,7 +140,7 @@ def customer_validate(
 
 
 def _customer_exists_error(cid) -> ValidationError:
-    return ValidationError({"cid": [ValidationError(f"Customer {cid} already exists.", code="unique")]})
+    return ValidationError({"cid": [ValidationError(messages.customer_taken(cid), code="unique")]})
 
 
 @transaction.atomic

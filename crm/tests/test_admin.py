@@ -1,4 +1,4 @@
-"""The Django admin: permissions, filters, the service-backed opportunity form, CSV export, query counts."""
+"""The Django admin: permissions, filters, service-backed forms, CSV and workbook exports, query counts."""
 
 import csv
 import datetime
@@ -11,15 +11,18 @@ import pytest
 from django.conf import settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
 from crm import services
-from crm.admin import OpportunityAdminForm
+from crm.admin import OpportunityAdminForm, RevenueAdminForm
 from crm.choices import Area, ForecastCategory, Product, Status
-from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 
 from .factories import (
     CustomerFactory,
@@ -554,6 +557,373 @@ def test_customer_is_chosen_by_autocomplete(data):
     )
     assert response.status_code == HTTPStatus.OK
     assert response.json()["results"] == [{"id": "9002", "text": "Berlin Werk (9002)"}]
+
+
+# --- Customer and revenue forms through the services ----------------------------------------
+
+
+def _table(model) -> list[dict]:
+    return list(model.objects.order_by("pk").values())
+
+
+def _entries() -> list[tuple]:
+    return list(
+        Change.objects.order_by("id").values_list("entity", "key", "action", "changes", "source", "actor")
+    )
+
+
+def _staff(*perms: str, username: str = "ops") -> Client:
+    client = Client()
+    client.force_login(UserFactory(username=username, is_staff=True, permissions=list(perms)))
+    return client
+
+
+CUSTOMER_EDITOR = _perms("customer", "view", "add", "change")
+# The read-only opportunity inline's management form, posted with every customer form.
+INLINE = {
+    "opportunities-TOTAL_FORMS": "0",
+    "opportunities-INITIAL_FORMS": "0",
+    "opportunities-MIN_NUM_FORMS": "0",
+    "opportunities-MAX_NUM_FORMS": "1000",
+}
+
+
+def _customer_post(**overrides) -> dict:
+    return {
+        "cid": "9050",
+        "customer_name": "Lyon Textiles",
+        "area": "France",
+        "account_executive": "Ines Morel",
+        "technical_specialist": "",
+        "industry": "",
+        "contract_type": "",
+        "contract_start_date": "2025-01-01",
+        "contract_end_date": "2026-12-31",
+        "is_active": "on",
+        **INLINE,
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        ({"cid": "0"}, {"cid": ["Must be between 1 and 2147483647."]}),
+        ({"cid": "9001"}, {"cid": ["Customer 9001 already exists."]}),
+        (
+            {"contract_end_date": "2024-12-31"},
+            {"contract_end_date": ["The contract cannot end before it starts."]},
+        ),
+        ({"customer_name": "Nul\x00Name"}, {"customer_name": ["Null characters are not allowed."]}),
+    ],
+)
+def test_admin_customer_add_breaking_a_rule_shows_the_services_message(data, overrides, errors):
+    """customer_validate's message on the field it names; no row and no history entry is written."""
+    client = _staff(*CUSTOMER_EDITOR)
+    before = _table(Customer)
+
+    response = client.post(reverse("admin:crm_customer_add"), _customer_post(**overrides))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["adminform"].form.errors == errors
+    assert (_table(Customer), _entries()) == (before, [])
+
+
+def test_admin_customer_add_is_created_by_the_service_and_recorded(data):
+    """A valid add stores the row (texts trimmed, blanks null) and records it as created from the admin."""
+    client = _staff(*CUSTOMER_EDITOR, username="ops7")
+
+    response = client.post(
+        reverse("admin:crm_customer_add"), _customer_post(customer_name="  Lyon Textiles ", industry="Retail")
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert Customer.objects.filter(cid=9050).values().get() == {
+        "cid": 9050,
+        "customer_name": "Lyon Textiles",
+        "area": "France",
+        "account_executive": "Ines Morel",
+        "technical_specialist": None,
+        "industry": "Retail",
+        "contract_type": None,
+        "contract_start_date": datetime.date(2025, 1, 1),
+        "contract_end_date": datetime.date(2026, 12, 31),
+        "is_active": True,
+        "is_key_account": False,
+    }
+    assert _entries() == [
+        (
+            "customer",
+            "9050",
+            "created",
+            {
+                "customer_name": [None, "Lyon Textiles"],
+                "area": [None, "France"],
+                "account_executive": [None, "Ines Morel"],
+                "technical_specialist": [None, None],
+                "industry": [None, "Retail"],
+                "contract_type": [None, None],
+                "contract_start_date": [None, "2025-01-01"],
+                "contract_end_date": [None, "2026-12-31"],
+                "is_active": [None, True],
+                "is_key_account": [None, False],
+            },
+            "admin",
+            "ops7",
+        )
+    ]
+
+
+def _customer_change_post(customer: Customer, **overrides) -> dict:
+    stored = dict(
+        customer_name=customer.customer_name,
+        area=customer.area,
+        account_executive=customer.account_executive or "",
+        technical_specialist=customer.technical_specialist or "",
+        industry=customer.industry or "",
+        contract_type=customer.contract_type or "",
+        contract_start_date=customer.contract_start_date.isoformat(),
+        contract_end_date=customer.contract_end_date.isoformat(),
+        is_active="on" if customer.is_active else "",
+        is_key_account="on" if customer.is_key_account else "",
+    )
+    post = _customer_post(**stored | overrides)
+    return {name: value for name, value in post.items() if name != "cid"}
+
+
+def test_admin_customer_change_breaking_a_rule_changes_nothing(data):
+    """An end date before the stored start: the message on the field, the row and the history as they were."""
+    paris = data["paris"]
+    client = _staff(*CUSTOMER_EDITOR)
+    url = reverse("admin:crm_customer_change", args=[paris.cid])
+    before = _table(Customer)
+    end = paris.contract_start_date - datetime.timedelta(days=1)
+
+    response = client.post(url, _customer_change_post(paris, contract_end_date=end.isoformat()))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["adminform"].form.errors == {
+        "contract_end_date": ["The contract cannot end before it starts."]
+    }
+    assert (_table(Customer), _entries()) == (before, [])
+
+
+def test_admin_customer_change_is_written_by_the_service_and_its_cid_is_fixed(data):
+    """Only the changed column is written and recorded; the cid is read-only, a posted one ignored."""
+    paris = data["paris"]
+    client = _staff(*CUSTOMER_EDITOR, username="ops8")
+    url = reverse("admin:crm_customer_change", args=[paris.cid])
+    assert 'name="cid"' not in client.get(url).content.decode()
+
+    response = client.post(url, {**_customer_change_post(paris, area="UK"), "cid": "9999"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert list(Customer.objects.filter(cid__in=[9001, 9999]).values_list("cid", "area")) == [(9001, "UK")]
+    assert _entries() == [("customer", "9001", "updated", {"area": ["France", "UK"]}, "admin", "ops8")]
+
+
+REVENUE_ADD_CASES = [
+    ("revenueactual", {"month": "2025-02-15"}, {"month": ["Must be the first day of a month."]}),
+    ("revenueactual", {"revenue": "-1"}, {"revenue": ["Must be 0 or more."]}),
+    ("revenueactual", {"revenue": "1.005"}, {"revenue": ["At most 2 decimal places are allowed."]}),
+    (
+        "revenueactual",
+        {"month": "2024-08-01"},
+        {"month": ["France already has an actual for 2024-08: change that row instead."]},
+    ),
+    ("revenuetarget", {"fiscal_year": "1900"}, {"fiscal_year": ["Must be between 1901 and 9999."]}),
+    ("revenuetarget", {"target": "1e20"}, {"target": ["Must be at most 999999999999.99."]}),
+    (
+        "revenuetarget",
+        {"fiscal_year": "2025"},
+        {"fiscal_year": ["France already has a target for FY2025: change that row instead."]},
+    ),
+]
+REVENUE_POSTS = {
+    "revenueactual": {"area": "France", "month": "2025-02-01", "revenue": "1500.00"},
+    "revenuetarget": {"area": "France", "fiscal_year": "2027", "target": "7000000.00"},
+}
+
+
+@pytest.mark.parametrize(("model_name", "overrides", "errors"), REVENUE_ADD_CASES)
+def test_admin_revenue_add_breaking_a_rule_shows_the_services_message(data, model_name, overrides, errors):
+    """The upsert's rules (and a key already taken) on the field they name; nothing is written."""
+    client = _staff(*_perms(model_name, "view", "add"))
+    before = _table(MODELS[model_name])
+
+    response = client.post(reverse(f"admin:crm_{model_name}_add"), {**REVENUE_POSTS[model_name], **overrides})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["adminform"].form.errors == errors
+    assert (_table(MODELS[model_name]), _entries()) == (before, [])
+
+
+def test_admin_revenue_change_writes_the_amount_through_the_upsert(data):
+    """An actual's new revenue is written and recorded; its area and month are read-only."""
+    actual = RevenueActual.objects.get(area=Area.GERMANY)
+    client = _staff(*_perms("revenueactual", "view", "change"), username="ops9")
+    url = reverse("admin:crm_revenueactual_change", args=[actual.pk])
+    assert 'name="area"' not in client.get(url).content.decode()
+
+    response = client.post(url, {"area": "UK", "month": "2030-01-01", "revenue": "3100.50"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert RevenueActual.objects.filter(pk=actual.pk).values("area", "month", "revenue").get() == {
+        "area": "Germany",
+        "month": datetime.date(2024, 9, 1),
+        "revenue": Decimal("3100.50"),
+    }
+    assert _entries() == [
+        ("revenue_actual", str(actual.pk), "updated", {"revenue": ["3000.00", "3100.50"]}, "admin", "ops9")
+    ]
+
+
+def test_admin_revenue_change_breaking_a_rule_changes_nothing(data):
+    """A negative target: the message on the field, the row and the history as they were."""
+    target = RevenueTarget.objects.get(area=Area.FRANCE)
+    client = _staff(*_perms("revenuetarget", "view", "change"))
+    before = _table(RevenueTarget)
+
+    response = client.post(reverse("admin:crm_revenuetarget_change", args=[target.pk]), {"target": "-5"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["adminform"].form.errors == {"target": ["Must be 0 or more."]}
+    assert (_table(RevenueTarget), _entries()) == (before, [])
+
+
+def test_admin_revenue_add_of_a_key_taken_meanwhile_is_refused_at_save(data, monkeypatch):
+    """When the key is taken after the form's check, the upsert would update that row: the page refuses."""
+    # The form's check passes as it would have just before another user added the row.
+    monkeypatch.setattr(RevenueAdminForm, "validate", lambda form: None)
+    client = _staff(*_perms("revenueactual", "view", "add"))
+    before = _table(RevenueActual)
+    url = reverse("admin:crm_revenueactual_add")
+
+    response = client.post(url, {"area": "France", "month": "2024-08-01", "revenue": "1.00"}, follow=True)
+
+    assert response.redirect_chain == [(url, HTTPStatus.FOUND)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Not saved, the data changed meanwhile: "
+        "France already has an actual for 2024-08: change that row instead."
+    ]
+    assert (_table(RevenueActual), _entries()) == (before, [])
+
+
+# --- Workbook export -------------------------------------------------------------------------
+
+WORKBOOK_LISTS = {
+    "customer": ("customer", "Customer"),
+    "opportunity": ("crm_opportunities", "CRM Opportunities"),
+    "revenueactual": ("revenue_actuals", "Revenue Actuals"),
+    "revenuetarget": ("revenue_targets", "Revenue Targets"),
+}
+
+
+def _export_workbook(client, model_name, pks=(), query="", select_across=False) -> bytes:
+    post = {"action": "export_workbook", ACTION_CHECKBOX_NAME: [str(pk) for pk in pks]}
+    if select_across:
+        # What the page posts after "Select all N": the ticks of the page, and the whole list.
+        post["select_across"] = "1"
+    response = client.post(reverse(f"admin:crm_{model_name}_changelist") + query, post)
+    assert response.status_code == HTTPStatus.OK
+    table = WORKBOOK_LISTS[model_name][0]
+    assert response["Content-Disposition"].startswith(f'attachment; filename="{table}-')
+    return b"".join(response.streaming_content)
+
+
+def _sheet_rows(content: bytes) -> dict[str, list[tuple]]:
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+
+
+def _dry_run_import(content: bytes) -> dict:
+    importer = APIClient()
+    importer.force_authenticate(UserFactory(is_superuser=True))
+    response = importer.post(
+        reverse("api:imports"),
+        {"file": SimpleUploadedFile("export.xlsx", content), "dry_run": "true"},
+        format="multipart",
+    )
+    assert response.status_code == HTTPStatus.OK
+    return response.json()
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+def test_workbook_export_of_a_list_imports_back_as_unchanged(data, model_name):
+    """Every row of a list, exported: one sheet in the import's layout that a dry run finds all unchanged."""
+    model = MODELS[model_name]
+    table, title = WORKBOOK_LISTS[model_name]
+    client = _client_for(*_perms(model_name, "view"))
+
+    content = _export_workbook(client, model_name, model.objects.values_list("pk", flat=True))
+
+    sheets = _sheet_rows(content)
+    assert list(sheets) == [title]
+    header, *rows = sheets[title]
+    assert header == tuple(f.column for f in model._meta.concrete_fields)
+    assert len(rows) == model.objects.count()
+    report = _dry_run_import(content)
+    assert report["counts"][table] == {"created": 0, "updated": 0, "unchanged": len(rows), "error": 0}
+    assert (report["status"], report["rows"], report["errors"]) == ("ok", [], [])
+
+
+def test_workbook_export_has_the_selected_rows_only(data):
+    """Two ticked opportunities: exactly those rows, in the table's columns."""
+    client = _client_for(*_perms("opportunity", "view"))
+    won = Opportunity.objects.get(oid="c" * 32)
+
+    sheets = _sheet_rows(_export_workbook(client, "opportunity", ["c" * 32, "d" * 32]))
+
+    assert [row[:9] for row in sheets["CRM Opportunities"][1:]] == [
+        (
+            "c" * 32,
+            9001,
+            "=HYPERLINK(evil)",  # a text cell, not a formula
+            "Accounting",
+            "Closed Won",
+            9999,
+            100,
+            "Closed",
+            datetime.datetime(2024, 11, 15),
+        ),
+        (
+            "d" * 32,
+            9002,
+            "Time entry pilot",
+            "Time Entry",
+            "Negotiation",
+            800,
+            75,
+            "Commit",
+            datetime.datetime(2025, 6, 30),
+        ),
+    ]
+    assert sheets["CRM Opportunities"][1][9] == won.created_at.isoformat()
+
+
+def test_workbook_export_of_the_filtered_list(data):
+    """ "Select all" on a filtered list exports every row of the filter, not only the ticked one."""
+    client = _client_for(*_perms("opportunity", "view"))
+
+    content = _export_workbook(
+        client, "opportunity", ["a" * 32], query="?customer__area__exact=France", select_across=True
+    )
+
+    assert sorted(row[0] for row in _sheet_rows(content)["CRM Opportunities"][1:]) == [
+        "a" * 32,
+        "b" * 32,
+        "c" * 32,
+    ]
+
+
+def test_workbook_export_needs_the_view_permission(data):
+    """Without view on the list, no file."""
+    client = _client_for(*_perms("opportunity", "view"))
+    response = client.post(
+        reverse("admin:crm_customer_changelist"),
+        {"action": "export_workbook", ACTION_CHECKBOX_NAME: ["9001"]},
+    )
+    assert response.status_code == HTTPStatus.FORBIDDEN
 
 
 # --- CSV export ---------------------------------------------------------------------------
