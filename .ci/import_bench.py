@@ -1,6 +1,6 @@
 """How long the workbook import takes for 100,000 rows in one sheet, and its peak memory.
 
-    python .ci/import_bench.py                 # SQLite (a throwaway file under var/)
+    python .ci/import_bench.py                 # SQLite (a throwaway file under var/, removed after)
     MYSQL_HOST=... python .ci/import_bench.py  # MySQL: throwaway database test_intrasoft_import_bench
 
 A fresh database gets the demo data; then, each in a fresh process (timed inside it, after
@@ -13,6 +13,7 @@ minute per 100,000-row sheet. Rows: IMPORT_BENCH_ROWS (default 100000).
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,7 +109,8 @@ def main() -> int:
         env = mysql_env(os.environ.get("IMPORT_BENCH_MYSQL_DB", "test_intrasoft_import_bench"))
         backend = f"MySQL {env['MYSQL_DB']}"
     else:
-        db = ROOT / "var" / "import-bench.sqlite3"
+        # A file of its own per run: two runs in one checkout (the test, a measurement) never meet.
+        db = ROOT / "var" / f"import-bench-{os.getpid()}.sqlite3"
         db.unlink(missing_ok=True)
         env = base_env(DATABASE_URL=f"sqlite:///{db}")
         backend = "SQLite"
@@ -127,6 +129,9 @@ def main() -> int:
         run(env, opportunities, "real", f"{backend} opportunities, import")
     finally:
         drop_database(env)
+        if backend == "SQLite":
+            db.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -22,6 +22,8 @@ from django.db.models.expressions import DatabaseDefault
 
 from .history import change_record_many
 
+_PLAIN_FIELDS = (models.CharField, models.IntegerField, models.BooleanField)
+_PLAIN_VALUES = (str, int, bool)
 # Rows per UPDATE statement (a CASE per column over the batch's keys).
 UPDATE_BATCH = 500
 
@@ -32,8 +34,9 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
     Below the ORM's bulk_create, which compiles every value of every row into one statement
     (most of the cost at 100,000 rows): the statement is built once and the values are only
     converted (``get_db_prep_save``, as the ORM does). A value that is an expression (Now())
-    is taken from the first row, as SQL in the statement. MySQL's client sends the rows as
-    multi-row INSERTs; SQLite runs the prepared statement per row.
+    is taken from the first row, as SQL in the statement. On MySQL one multi-row INSERT of
+    all the rows (the caller bounds them: a chunk); SQLite runs one prepared statement per
+    row (an executemany).
     """
     if not rows:
         return
@@ -53,14 +56,30 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
             converted.append(field)
     names = [field.attname for field in converted]
     table = connection.ops.quote_name(model._meta.db_table)
+    values = f"({', '.join(placeholders)})"
     # Quoted names and the SQL of the expressions above; every value is a parameter.
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})"  # noqa: S608
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+    # A text, whole-number or boolean column takes a plain str, int or bool (or None) as it is,
+    # as get_db_prep_save would give it back; every other value is converted by its field.
+    plain = [isinstance(field, _PLAIN_FIELDS) and not field.is_relation for field in converted]
+    columns_of_row = list(zip(converted, names, plain, strict=True))
     params = [
-        [field.get_db_prep_save(row[name], connection) for field, name in zip(converted, names, strict=True)]
+        [
+            value
+            if is_plain and (value is None or value.__class__ in _PLAIN_VALUES)
+            else field.get_db_prep_save(value, connection)
+            for field, name, is_plain in columns_of_row
+            for value in (row[name],)
+        ]
         for row in rows
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(statement, params)
+        if connection.vendor == "mysql":
+            # One multi-row INSERT: MySQL's client batches an executemany only when every value
+            # is a parameter, and runs it row by row otherwise (CURRENT_TIMESTAMP(6)).
+            cursor.execute(statement + ", ".join([values] * len(params)), [p for row in params for p in row])
+        else:
+            cursor.executemany(statement + values, params)
 
 
 def _insert_values(row: models.Model) -> dict[str, Any]:

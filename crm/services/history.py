@@ -21,6 +21,7 @@ that makes a polling consumer see every change exactly once is in docs/architect
 
 import datetime
 import decimal
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,6 +43,7 @@ ENTITY_OF_MODEL: dict[type[models.Model], str] = {
 }
 
 
+@functools.cache
 def recorded_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     """The columns a history entry compares: every editable column but the primary key.
 
@@ -74,7 +76,7 @@ def _cid_and_area(instance: models.Model) -> tuple[int | None, str | None]:
 
 
 def _change_fields(
-    *, instance: models.Model, before: dict[str, Any] | None, deleted: bool, context: WriteContext
+    *, instance: models.Model, before: dict[str, Any] | None, deleted: bool, context: WriteContext, at: Now
 ) -> dict[str, Any] | None:
     """The columns of the entry recording this write, or None when nothing changed."""
     values = row_values(instance)
@@ -101,7 +103,7 @@ def _change_fields(
         "source": context.source,
         "request_id": context.request_id,
         "import_id": context.import_id,
-        "at": Now(),
+        "at": at,
     }
 
 
@@ -121,9 +123,8 @@ def change_record(
     nothing changed. Must run inside the write's transaction.
     """
     _require_transaction("change_record")
-    fields = _change_fields(
-        instance=instance, before=before, deleted=deleted, context=write_context_current() or WriteContext()
-    )
+    context = write_context_current() or WriteContext()
+    fields = _change_fields(instance=instance, before=before, deleted=deleted, context=context, at=Now())
     return None if fields is None else Change.objects.create(**fields)
 
 
@@ -131,16 +132,16 @@ def change_record_many(*, writes: Iterable[tuple[models.Model, dict[str, Any] | 
     """``change_record`` for many writes at once: the same entries, inserted in bulk.
 
     ``writes``: (instance, before) pairs as ``change_record`` takes them (no deletes). One
-    executemany of one INSERT for all of them (crm.services.bulk.rows_insert); returns how
-    many entries it wrote. An opportunity's area is its customer's: pass instances with the
+    INSERT for all of them (crm.services.bulk.rows_insert); returns how many entries it
+    wrote. An opportunity's area is its customer's: pass instances with the
     customer attached, or each costs a query. Must run inside the writes' transaction.
     """
     _require_transaction("change_record_many")
-    context = write_context_current() or WriteContext()
+    context, at = write_context_current() or WriteContext(), Now()
     entries = [
         fields
         for instance, before in writes
-        if (fields := _change_fields(instance=instance, before=before, deleted=False, context=context))
+        if (fields := _change_fields(instance=instance, before=before, deleted=False, context=context, at=at))
         is not None
     ]
     from .bulk import rows_insert  # bulk imports this module
