@@ -24,6 +24,8 @@ nothing. An opportunity's customer must exist in the database or be a valid row 
 in the same import; that check is the import's (against both), the rest is the services'.
 """
 
+import contextlib
+import gc
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -639,10 +641,25 @@ def _json_dict(values: dict) -> dict:
     return {key: _json(value) for key, value in values.items()}
 
 
+@contextlib.contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """The pass keeps hundreds of thousands of objects alive until its end (the report's rows,
+    the keys seen), which Python's cycle collector would scan again and again: a third of the
+    time of a 100,000-row import. Reference counting frees everything else as usual; the
+    collector resumes when the pass ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def import_uploads(uploads: list[Upload], *, dry_run: bool, partial: bool) -> dict:
     """Run an import in one transaction: kept when it is a real run without errors (or partial)."""
     files = [upload.name for upload in uploads]
-    with transaction.atomic():
+    with _cycle_collection_paused(), transaction.atomic():
         report, keep = run_import(uploads, dry_run=dry_run, partial=partial, files=files)
         if not keep:
             transaction.set_rollback(True)
