@@ -3,8 +3,9 @@
 Each touched deal's state at ``from`` and at ``to`` is rebuilt from the change history,
 backwards from its current row: undoing the entries written after a moment gives the row as
 it was then. Only the entries written since the start of ``from`` are read (one range of the
-``at`` index), with the current rows of the deals they touch (primary-key lookups) and their
-customers; a deal no entry touched is the same at both ends and moves nothing. The pipeline
+``at`` index, as plain tuples), with the current rows of the deals they touch (one query: a
+semi-join of that same range on the primary key, so no list of keys travels to the database)
+and their customers; a deal no entry touched is the same at both ends and moves nothing. The pipeline
 at ``to`` is the current pipeline (the forecast's own aggregate) corrected by the deals
 changed after ``to``; the pipeline at ``from`` is that minus the buckets, so the identity
 ``start + sum(buckets) = end`` holds by construction, and the tests check it against the
@@ -19,6 +20,7 @@ to its largest bucket, so the rounded figures add up exactly too.
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db.models import Min
@@ -33,8 +35,6 @@ MEASURES = ("open_count", "open_mrr", "weighted_pipeline")
 # Decided in this order: a deal falls in the first that applies.
 BUCKETS = ("new", "deleted", "won", "lost", "slipped", "pulled_in", "increased", "decreased", "unexplained")
 TOTAL = "Total"
-# Current rows are read in chunks of this many primary keys.
-_CHUNK = 2000
 # Plain strings and sets, looked up once: the enum attributes are slow in a loop over 10k deals.
 _AREAS = frozenset(str(area) for area in Area.values)
 _WON, _LOST = str(Status.CLOSED_WON), str(Status.CLOSED_LOST)
@@ -43,8 +43,9 @@ _FIXED = {str(status): p for status, p in FIXED_PROBABILITY.items()}
 _DEFAULT = {str(status): p for status, p in DEFAULT_PROBABILITY.items()}
 
 
-@dataclass(frozen=True)
-class DealState:
+class DealState(NamedTuple):
+    """A deal's recorded columns at one moment (a tuple: 30k are built per 10k touched deals)."""
+
     cid: int
     opportunity_name: str
     status: str
@@ -70,12 +71,24 @@ def _parse(name: str, value):
     return _PARSERS[name](value)
 
 
+_REQUIRED = tuple(name for name in _PARSERS if name != "probability")
+
+
 def _state(values: dict | None) -> DealState | None:
-    if values is None or any(
-        name not in values or (values[name] is None and name != "probability") for name in _PARSERS
-    ):
+    """The state a row's values make, or None when one is missing (the deal did not exist)."""
+    if values is None or "probability" not in values:
         return None
-    return DealState(**{name: values[name] for name in _PARSERS})
+    for name in _REQUIRED:
+        if values.get(name) is None:
+            return None
+    return DealState(
+        values["cid"],
+        values["opportunity_name"],
+        values["status"],
+        values["est_monthly_revenue"],
+        values["probability"],
+        values["expected_close_date"],
+    )
 
 
 def effective_probability(state: DealState) -> int:
@@ -222,21 +235,21 @@ def _direction(v0: Values, v1: Values) -> str:
     return "increased" if (v1[2], v1[1], v1[0]) >= (v0[2], v0[1], v0[0]) else "decreased"
 
 
-def _current_rows(oids: list[str]) -> dict[str, dict]:
+def _current_rows(touched) -> dict[str, dict]:
+    """The current rows of the deals the entries ``touched`` (a queryset of their keys) name."""
     rows = {}
-    for i in range(0, len(oids), _CHUNK):
-        for row in Opportunity.objects.filter(oid__in=oids[i : i + _CHUNK]).values(
-            "oid",
-            "customer_id",
-            "opportunity_name",
-            "status",
-            "est_monthly_revenue",
-            "probability",
-            "expected_close_date",
-            "updated_at",
-        ):
-            row["cid"] = row.pop("customer_id")
-            rows[row.pop("oid")] = row
+    for row in Opportunity.objects.filter(oid__in=touched).values(
+        "oid",
+        "customer_id",
+        "opportunity_name",
+        "status",
+        "est_monthly_revenue",
+        "probability",
+        "expected_close_date",
+        "updated_at",
+    ):
+        row["cid"] = row.pop("customer_id")
+        rows[row.pop("oid")] = row
     return rows
 
 
@@ -298,14 +311,12 @@ def movement_compute(
     )
     now = {area: list(values) for area, values in cached.items()}  # corrected below: a copy
 
+    window = Change.objects.filter(entity=Change.Entity.OPPORTUNITY, at__gte=window_start)
     entries_by_oid: dict[str, list] = {}
-    for entry in (
-        Change.objects.filter(entity=Change.Entity.OPPORTUNITY, at__gte=window_start)
-        .only("key", "action", "changes", "at")
-        .order_by("id")
-    ):
+    for entry in window.order_by("id").values_list("key", "action", "changes", "at", named=True):
         entries_by_oid.setdefault(entry.key, []).append(entry)
-    current = _current_rows(sorted(entries_by_oid))
+    # Rows of deals first touched after the entries were read are read too, and ignored below.
+    current = _current_rows(window.values("key")) if entries_by_oid else {}
     rebuilt = {
         oid: _rebuild(entries, current.get(oid), window_end) for oid, entries in entries_by_oid.items()
     }
