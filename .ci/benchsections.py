@@ -37,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.models import Change, ChangeSequence, Customer, Opportunity
+from crm.scopes import AreaScope
 from crm.services import EDITORS_GROUP, READERS_GROUP, api_user_ensure, opportunity_create, opportunity_update
 
 FISCAL_YEAR, AS_OF = 2025, "2024-12-15"
@@ -77,8 +78,12 @@ class Bench:
     failure: str = ""
 
     def __post_init__(self):
-        _, self.reader_token = api_user_ensure(username="bench-reader", group=READERS_GROUP)
-        _, self.editor_token = api_user_ensure(username="bench-editor", group=EDITORS_GROUP)
+        _, self.reader_token = api_user_ensure(
+            username="bench-reader", group=READERS_GROUP, areas=AreaScope.ALL
+        )
+        _, self.editor_token = api_user_ensure(
+            username="bench-editor", group=EDITORS_GROUP, areas=AreaScope.ALL
+        )
         # A 503 (database read timeout) is an answer to report, not an exception to stop at.
         self.reader = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {self.reader_token}")
         self.editor = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {self.editor_token}")

@@ -113,8 +113,9 @@ def drop_database(env: dict[str, str]) -> None:
         _mysql_admin(env, f"DROP DATABASE IF EXISTS `{env['MYSQL_DB']}`")
 
 
-def api_token(env: dict[str, str], username: str, role: str) -> str:
-    out = manage(env, "crm_access", "--user", username, "--role", role)
+def api_token(env: dict[str, str], username: str, role: str, areas: str = "all") -> str:
+    # Areas explicitly: a user without an area grant sees nothing (crm/scopes.py).
+    out = manage(env, "crm_access", "--user", username, "--role", role, "--areas", areas)
     return next(line.split()[-1] for line in out.splitlines() if line.startswith("Token:"))
 
 

@@ -7,6 +7,10 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self):
+        from . import scopes
+
+        # The access cache's invalidation (crm/scopes.py).
+        scopes.connect_signals()
         if settings.ECHO_SQL:
             from django.db.backends.signals import connection_created
 

@@ -16,6 +16,8 @@ from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
 
+from .scopes import user_access
+
 # rest_framework.authtoken.models.Token.generate_key: 20 random bytes, hex-encoded.
 TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
 
@@ -43,6 +45,8 @@ class ExactUsernameBackend(ModelBackend):
     On MySQL ``get_by_natural_key("ÁdMin")`` finds ``admin``; the password check alone would
     then let any spelling of a name sign in as that user (and escape a limit counted per
     spelling). The lookup's result is compared with the name given, byte for byte.
+
+    Permissions come from the access cache (crm/scopes.py), not two queries per request.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -52,6 +56,22 @@ class ExactUsernameBackend(ModelBackend):
         if user is None or user.get_username() != username:
             return None
         return user
+
+    def _get_permissions(self, user_obj, obj, from_name):
+        # ModelBackend asks the database twice per request (user and group permissions) unless
+        # the user object already holds them: fill both from the access cache (crm/scopes.py).
+        # A cache the caller dropped (Django's way of asking for a fresh read) is refilled
+        # from the cache, which a change has invalidated.
+        if user_obj.is_active and not user_obj.is_anonymous and obj is None:
+            caches = ("_user_perm_cache", "_group_perm_cache")
+            missing = {name for name in caches if not hasattr(user_obj, name)}
+            if missing:
+                access = user_access(user_obj)
+                if "_user_perm_cache" in missing:
+                    user_obj._user_perm_cache = set(access.user_perms)
+                if "_group_perm_cache" in missing:
+                    user_obj._group_perm_cache = set(access.group_perms)
+        return super()._get_permissions(user_obj, obj, from_name)
 
 
 class SessionStore(db.SessionStore):

@@ -23,6 +23,10 @@ class Area(models.TextChoices):
     UK = "UK", "UK"
 
 
+# An area grant of every area (crm.models.AreaGrant, crm.scopes): legacy spellings included.
+ALL_AREAS = "all"
+
+
 class Status(models.TextChoices):
     PROSPECTING = "Prospecting"
     QUALIFICATION = "Qualification"

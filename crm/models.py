@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.db.models.lookups import Exact, In
 
-from .choices import CLOSED_STATUSES, Area, ForecastCategory, Product, Status
+from .choices import ALL_AREAS, CLOSED_STATUSES, Area, ForecastCategory, Product, Status
 
 # --- Byte-exact text comparison ------------------------------------------------------------
 #
@@ -351,6 +351,46 @@ class ForecastSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"FY{self.fiscal_year} {self.as_of} {self.area}"
+
+
+# --- Area grants (project-owned, managed) ----------------------------------------------
+
+
+class AreaGrant(models.Model):
+    """One area, or every area (``all``), granted to a user or to a group: what they may see
+    and change (crm/scopes.py). A user's areas are the union of their own grants and their
+    groups'; a user with none sees no rows (fail closed). Written by crm.services.access.
+    """
+
+    AREA_CHOICES = [*Area.choices, (ALL_AREAS, "All areas")]
+
+    # CASCADE: a grant means nothing without its holder.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="area_grants"
+    )
+    group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="area_grants"
+    )
+    area = models.CharField(max_length=32, choices=AREA_CHOICES)
+
+    class Meta:
+        db_table = "crm_area_grants"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="crm_area_grant_one_holder",
+            ),
+            # NULLs are distinct in a unique index (SQLite and MySQL alike): the user pair binds
+            # user grants only, the group pair group grants only.
+            models.UniqueConstraint(fields=["user", "area"], name="uq_area_grant_user"),
+            models.UniqueConstraint(fields=["group", "area"], name="uq_area_grant_group"),
+        ]
+
+    def __str__(self) -> str:
+        holder = f"user {self.user_id}" if self.user_id is not None else f"group {self.group_id}"
+        return f"{holder}: {self.area}"
 
 
 # The workbook import's record lives with the import code; imported here so Django sees it.

@@ -13,7 +13,15 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, ForecastCategory, Product, Status
+from .choices import (
+    ALL_AREAS,
+    DEFAULT_FORECAST_CATEGORY,
+    DEFAULT_PROBABILITY,
+    Area,
+    ForecastCategory,
+    Product,
+    Status,
+)
 
 # --- Revenue, forecast and data quality ------------------------------------------------
 from .data_quality import DataQualityReport, data_quality_compute
@@ -30,6 +38,8 @@ from .ids import int_id, is_oid
 from .models import Change, Customer, ForecastSnapshot, Opportunity, RevenueActual, RevenueTarget
 from .movement import Movement, movement_compute
 from .report_cache import report_cached
+from .scopes import scope_for, user_access
+from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
 from .sql import keeps_first_table, sql_of
 
@@ -176,6 +186,21 @@ def opportunity_get(*, oid: str) -> Opportunity | None:
         return None
     opportunity = Opportunity.objects.select_related("customer").filter(oid=oid).first()
     return opportunity if opportunity is not None and opportunity.oid == oid else None
+
+
+def access_get(*, user) -> dict:
+    """What GET /api/me answers: the caller's username, roles, permissions and areas.
+
+    From the access cache (crm/scopes.py): no query once the user's access is known.
+    """
+    scope = scope_for(user)
+    groups = set(user_access(user).groups)
+    return {
+        "username": user.get_username(),
+        "roles": [role for role, group in ROLE_GROUPS.items() if group in groups],
+        "permissions": sorted(user.get_all_permissions()),
+        "areas": ALL_AREAS if scope.is_all else list(scope.areas),
+    }
 
 
 def vocabulary_get() -> dict:

@@ -54,6 +54,14 @@ history_urlpatterns = [
     re_path(r"^changes/?$", views.ChangeFeedView.as_view(), name="change-feed"),
 ]
 
+# --- The caller ----------------------------------------------------------------------------
+access_urlpatterns = [re_path(r"^me/?$", views.MeView.as_view(), name="me")]
+
 urlpatterns = (
-    history_urlpatterns + router.urls + revenue_urlpatterns + opportunity_urlpatterns + import_urlpatterns
+    history_urlpatterns
+    + router.urls
+    + revenue_urlpatterns
+    + opportunity_urlpatterns
+    + import_urlpatterns
+    + access_urlpatterns
 )

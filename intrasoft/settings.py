@@ -295,6 +295,10 @@ CACHES = {"default": _cache}
 # Seconds a forecast or data-quality answer is reused (crm/report_cache.py): writes through the
 # service invalidate it at once; this bounds how long a write made directly in MySQL goes unseen.
 REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=60)
+# Seconds a user's permissions, groups and areas are reused (crm/scopes.py): changes through
+# Django (the service, the admin, manage.py) invalidate them at once; this bounds how long a
+# change made directly in the database goes unseen. 0 reads them on every request.
+ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=300)
 
 # API request bodies above this size are refused with 413 before they are read
 # (crm.middleware.RequestBodyLimitMiddleware; DRF's parsers would read any size). Form posts

@@ -4,6 +4,7 @@
 from ``crm.messages``.
 """
 
+from .access import MeSerializer
 from .customers import CUSTOMER_FIELDS, CustomerSerializer, customer_rows_to_dicts
 from .history import (
     ChangeFeedQuerySerializer,
@@ -49,6 +50,7 @@ __all__ = [
     "ForecastRowSerializer",
     "ForecastSerializer",
     "HistoryQuerySerializer",
+    "MeSerializer",
     "OpportunityInputSerializer",
     "OpportunitySerializer",
     "RevenueActualSerializer",

@@ -13,8 +13,11 @@ from .access import (
     GROUP_PERMISSIONS,
     READER_PERMISSIONS,
     READERS_GROUP,
+    ROLE_GROUPS,
     api_user_ensure,
+    area_grants_set,
     crm_groups_ensure,
+    user_scope,
 )
 from .bulk import rows_write
 from .customers import (
@@ -87,6 +90,7 @@ __all__ = [
     "OPPORTUNITY_WRITABLE_FIELDS",
     "READERS_GROUP",
     "READER_PERMISSIONS",
+    "ROLE_GROUPS",
     "IdempotencyClaim",
     "IdempotencyInProgress",
     "IdempotencyKeyReused",
@@ -96,6 +100,7 @@ __all__ = [
     "UpsertAction",
     "WriteContext",
     "api_user_ensure",
+    "area_grants_set",
     "change_purge",
     "change_record",
     "change_record_many",
@@ -127,6 +132,7 @@ __all__ = [
     "revenue_target_validate",
     "row_values",
     "rows_write",
+    "user_scope",
     "vocabulary_message",
     "write_context",
     "write_context_current",

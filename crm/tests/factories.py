@@ -15,6 +15,8 @@ from factory.django import DjangoModelFactory
 
 from crm.choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, Product, Status
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.scopes import AreaScope
+from crm.services import area_grants_set
 
 User = get_user_model()
 
@@ -91,3 +93,14 @@ class UserFactory(DjangoModelFactory[User]):
             self.user_permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
+
+    @factory.post_generation
+    def areas(self, create, extracted, **kwargs):
+        """The user's own area grants: every area unless told (``areas=["France"]``, ``areas=[]``).
+
+        Explicit, as every place that makes users for the project's own runs: a user without
+        a grant sees nothing (crm/scopes.py).
+        """
+        if not create:
+            return
+        area_grants_set(user=self, scope=AreaScope.ALL if extracted is None else AreaScope.of(extracted))

@@ -70,8 +70,9 @@ def _schema(client):
     return client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code
 
 
-def test_throttling_fails_open_and_says_so_once_when_the_cache_is_down(dead_cache, user_client, caplog):
+def test_throttling_fails_open_and_says_so_once_when_the_cache_is_down(user_client, dead_cache, caplog):
     """Redis down: requests over the limit still answer 200, and one warning names the cause."""
+    # (user_client first: making the user invalidates the access cache, which would fail before the test.)
     # given a limit of 1/min that a working cache would enforce on the second request
     rates = {"anon": "1/min", "user": "1/min"}
     # when

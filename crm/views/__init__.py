@@ -1,10 +1,11 @@
 """Thin API views: parse the request, call a selector or service, render.
 
-One module per area: customers, opportunities (with the vocabulary), revenue (with the
+One module per area: access (the caller), customers, opportunities (with the vocabulary), revenue (with the
 forecast and the data-quality report), imports (the workbook import), history (an
 opportunity's changes, the change feed); common holds what they share.
 """
 
+from .access import MeView
 from .customers import CustomerViewSet
 from .history import ChangeFeedView, OpportunityHistoryView, OpportunityStagesView
 from .imports import ImportView
@@ -21,6 +22,7 @@ __all__ = [
     "ForecastSnapshotView",
     "ForecastView",
     "ImportView",
+    "MeView",
     "OpportunityHistoryView",
     "OpportunityStagesView",
     "OpportunityViewSet",

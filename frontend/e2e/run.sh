@@ -29,7 +29,7 @@ rm -f "$DB"
 
 E2E_USER="e2e-editor"
 E2E_PASSWORD="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(16))')"
-"$PY" manage.py crm_access --user "$E2E_USER" --role editor --password="$E2E_PASSWORD" >/dev/null
+"$PY" manage.py crm_access --user "$E2E_USER" --role editor --areas all --password="$E2E_PASSWORD" >/dev/null
 # The expected counts come from the database, never from the API under test.
 E2E_COUNTS="$("$PY" manage.py shell -v 0 -c '
 import json

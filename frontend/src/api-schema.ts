@@ -181,6 +181,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller: username, roles, permissions and areas
+         * @description Any signed-in user. `areas` is `all` (every area, rows with a legacy area spelling included) or the areas granted to the user and their groups; rows of other areas answer as if they did not exist (404 for one object, absent from lists). An empty list sees nothing.
+         */
+        get: operations["me_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/opportunities": {
         parameters: {
             query?: never;
@@ -1798,6 +1818,16 @@ export interface components {
          * @enum {string}
          */
         LevelEnum: "error" | "warning";
+        Me: {
+            username: string;
+            /** @description The CRM groups the caller is in: reader (CRM readers), editor (CRM editors). */
+            roles: components["schemas"]["RolesEnum"][];
+            /** @description Every permission the caller holds, as app_label.codename, sorted. */
+            permissions: string[];
+            /** @description 'all' (every area, legacy spellings included) or the granted areas, sorted; an empty list sees no rows. */
+            areas: "all" | components["schemas"]["AreaEnum"][];
+        };
+        MeRetrieveErrorResponse400: components["schemas"]["ParseErrorResponse"];
         Measures: {
             /** @description Open deals closing in the forecast window. */
             open_count: number;
@@ -2934,6 +2964,12 @@ export interface components {
             type: "validation_error";
             errors: components["schemas"]["RevenueTargetsListError"][];
         };
+        /**
+         * @description * `editor` - editor
+         *     * `reader` - reader
+         * @enum {string}
+         */
+        RolesEnum: "editor" | "reader";
         /**
          * @description * `server_error` - Server Error
          * @enum {string}
@@ -4117,6 +4153,97 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse413"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
+    me_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRetrieveErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
             415: {
@@ -5630,6 +5757,7 @@ export const importsCreatePartialErrorComponentAttrValues: ReadonlyArray<Flatten
 export const importsCreatePartialErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreatePartialErrorComponent"]["code"]> = ["invalid", "null"];
 export const importsCreateValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ImportsCreateValidationError"]["type"]> = ["validation_error"];
 export const levelEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LevelEnum"]> = ["error", "warning"];
+export const meAreasOneOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["areas"]> = ["all"];
 export const opportunitiesCreateCidErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateCidErrorComponent"]["attr"]> = ["cid"];
 export const opportunitiesCreateCidErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateCidErrorComponent"]["code"]> = ["does_not_exist", "invalid", "max_string_length", "null", "required"];
 export const opportunitiesCreateEstMonthlyRevenueErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["OpportunitiesCreateEstMonthlyRevenueErrorComponent"]["attr"]> = ["est_monthly_revenue"];
@@ -5746,6 +5874,7 @@ export const revenueTargetsListLimitErrorComponentCodeValues: ReadonlyArray<Flat
 export const revenueTargetsListOffsetErrorComponentAttrValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListOffsetErrorComponent"]["attr"]> = ["offset"];
 export const revenueTargetsListOffsetErrorComponentCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListOffsetErrorComponent"]["code"]> = ["invalid", "max_value", "min_value", "required"];
 export const revenueTargetsListValidationErrorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RevenueTargetsListValidationError"]["type"]> = ["validation_error"];
+export const rolesEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RolesEnum"]> = ["editor", "reader"];
 export const serverErrorEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServerErrorEnum"]> = ["server_error"];
 export const sourceEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SourceEnum"]> = ["api", "admin", "shell", "import", "command"];
 export const statusEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StatusEnum"]> = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"];

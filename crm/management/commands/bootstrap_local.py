@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
-from crm.services import EDITORS_GROUP, crm_groups_ensure
+from crm.scopes import AreaScope
+from crm.services import EDITORS_GROUP, area_grants_set, crm_groups_ensure
 
 PASSWORD_FILE = settings.BASE_DIR / "var" / "local-admin-password"
 
@@ -34,6 +35,8 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
         user.groups.add(groups[EDITORS_GROUP])
+        # A superuser sees every area anyway; the grant says so where people read grants.
+        area_grants_set(user=user, scope=AreaScope.ALL)
         password = PASSWORD_FILE.read_text(encoding="utf-8").strip()
         token, _ = Token.objects.get_or_create(user=user)
         base = f"http://{host}:{port}"

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from crm.imports.models import ImportRun
 from crm.models import Customer
+from crm.scopes import AreaScope
 from crm.services import EDITORS_GROUP, READERS_GROUP, api_user_ensure
 from crm.tests.imports import workbooks
 
@@ -22,7 +23,7 @@ BOOK = workbooks.simple_workbook(
 
 @pytest.fixture
 def editor_client(client):
-    user, _ = api_user_ensure(username="ops", group=EDITORS_GROUP)
+    user, _ = api_user_ensure(username="ops", group=EDITORS_GROUP, areas=AreaScope.ALL)
     user.is_staff = True
     user.save()
     client.force_login(user)
@@ -87,7 +88,7 @@ def test_the_export_downloads_the_four_tables(editor_client):
 
 def test_a_reader_cannot_import(client):
     """Without crm.import_data the import page is 403."""
-    user, _ = api_user_ensure(username="viewer", group=READERS_GROUP)
+    user, _ = api_user_ensure(username="viewer", group=READERS_GROUP, areas=AreaScope.ALL)
     user.is_staff = True
     user.save()
     client.force_login(user)

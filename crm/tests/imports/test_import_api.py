@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from crm.models import Customer
+from crm.scopes import AreaScope
 from crm.services import EDITORS_GROUP, READERS_GROUP, api_user_ensure
 from crm.tests.imports import workbooks
 
@@ -21,7 +22,7 @@ CLEAN = workbooks.simple_workbook(
 
 
 def _client(api_client, group=EDITORS_GROUP):
-    _, token = api_user_ensure(username=f"import-{group}", group=group)
+    _, token = api_user_ensure(username=f"import-{group}", group=group, areas=AreaScope.ALL)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return api_client
 

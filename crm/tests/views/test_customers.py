@@ -8,6 +8,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from crm.models import Customer
+from crm.scopes import AreaScope
 from crm.serializers import CustomerSerializer
 from crm.tests.factories import CustomerFactory, UserFactory
 
@@ -138,7 +139,7 @@ def test_a_reader_in_the_readers_group_lists_customers(api_client):
     from crm.services import api_user_ensure
 
     customer = _customer(cid=100)
-    _, key = api_user_ensure(username="roster-reader", group="CRM readers")
+    _, key = api_user_ensure(username="roster-reader", group="CRM readers", areas=AreaScope.ALL)
     response = api_client.get(LIST_URL, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == HTTPStatus.OK
     assert response.json() == [_as_json(customer)]

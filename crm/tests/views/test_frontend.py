@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.test import Client
 
+from crm.scopes import AreaScope
 from crm.services import EDITORS_GROUP, api_user_ensure
 
 PASSWORD = "correct-horse-battery-staple"
@@ -13,7 +14,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture
 def editor():
-    user, _ = api_user_ensure(username="e.editor", group=EDITORS_GROUP, password=PASSWORD)
+    user, _ = api_user_ensure(
+        username="e.editor", group=EDITORS_GROUP, password=PASSWORD, areas=AreaScope.ALL
+    )
     return user
 
 

@@ -139,7 +139,7 @@ def test_history_pages_with_a_cursor_in_one_query_per_page(lifecycle, django_ass
     reader = _client(READER_PERMS)
     reader.get(_history(lifecycle))  # authenticate once outside the count
     expected = _expected_entries(lifecycle)
-    with django_assert_num_queries(4):  # token, two permission queries, the page
+    with django_assert_num_queries(2):  # token, the page (permissions from the access cache)
         first = reader.get(_history(lifecycle), {"page_size": 2})
     assert first.json()["results"] == expected[:2]
     assert first.json()["next"].startswith(f"http://testserver{_history(lifecycle)}?cursor=")
@@ -325,8 +325,9 @@ def test_a_feed_page_is_one_index_range_read(lifecycle, django_assert_num_querie
     """Sequencing (lock, pending ids) and the page itself: a fixed number of queries whatever the position."""
     reader = _client(READER_PERMS)
     reader.get(FEED_URL)
-    # Auth (3); the sequencing transaction (here a savepoint pair): its lock and the pending ids; the page.
-    with django_assert_num_queries(8):
+    # The token (permissions from the access cache); the sequencing transaction (here a savepoint
+    # pair): its lock and the pending ids; the page.
+    with django_assert_num_queries(6):
         reader.get(FEED_URL, {"position": 2})
 
 

@@ -50,8 +50,8 @@ def test_actuals_list_is_a_plain_array_ordered_by_area_and_month(reader, actuals
     """Every row, legacy area included, as {id, area, month, revenue}, ordered by area then month."""
     uk, fr_aug, fr_jun, fr_next, austria = actuals
 
-    # token, user permissions, group permissions, the rows
-    with django_assert_num_queries(4):
+    # token, the access entry (one query where permissions took two), the rows
+    with django_assert_num_queries(3):
         response = reader.get(reverse(ACTUALS))
 
     assert response.status_code == HTTPStatus.OK

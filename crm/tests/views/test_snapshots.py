@@ -80,7 +80,7 @@ def test_series_of_one_area_oldest_first_within_from_and_to(
         germany.est_monthly_revenue = Decimal(revenue)
         germany.save()
         _snapshot(capsys, as_of)
-    with django_assert_num_queries(4):  # the token, the user and group permissions, the rows
+    with django_assert_num_queries(3):  # the token, the access entry, the rows
         response = reader.get(
             URL, {"fiscal_year": 2025, "area": "Germany", "from": "2024-12-02", "to": "2024-12-03"}
         )
