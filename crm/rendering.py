@@ -73,6 +73,7 @@ def stream_rows(
     rows_to_dicts: Callable[[list[tuple]], list[dict]],
     *,
     chunk_rows: int = CHUNK_ROWS,
+    rows_to_json: Callable[[list[tuple]], bytes] | None = None,
 ) -> Iterator[bytes]:
     """A JSON array of ``queryset``'s rows as an iterator of chunks; one SQL query.
 
@@ -101,16 +102,21 @@ def stream_rows(
     except BaseException:
         cleanup.close()
         raise
-    return _chunks(cursor, rows_to_dicts, chunk_rows, cleanup)
+    return _chunks(cursor, _encoder(rows_to_dicts, rows_to_json), chunk_rows, cleanup)
 
 
-def _chunks(cursor, rows_to_dicts, chunk_rows: int, cleanup: ExitStack) -> Iterator[bytes]:
+def _encoder(rows_to_dicts, rows_to_json) -> Callable[[list[tuple]], bytes]:
+    # ``rows_to_json``: a faster way to the same bytes as encoding ``rows_to_dicts``'s output.
+    return rows_to_json or (lambda rows: orjson.dumps(rows_to_dicts(rows)))
+
+
+def _chunks(cursor, encode, chunk_rows: int, cleanup: ExitStack) -> Iterator[bytes]:
     with cleanup:
         yield b"["
         separator = b""
         while rows := cursor.fetchmany(chunk_rows):
             # Without its brackets, so chunks join into one array.
-            yield separator + orjson.dumps(rows_to_dicts(rows))[1:-1]
+            yield separator + encode(rows)[1:-1]
             separator = b","
         yield b"]"
 
@@ -126,6 +132,7 @@ def stream_walk(
     rows_to_dicts: Callable[[list[tuple]], list[dict]],
     *,
     chunk_rows: int = WALK_ROWS,
+    rows_to_json: Callable[[list[tuple]], bytes] | None = None,
 ) -> Iterator[bytes]:
     """Like ``stream_rows``, for a queryset ordered along an index: walked in keyset chunks.
 
@@ -141,12 +148,13 @@ def stream_walk(
     values = queryset.values_list(*columns)
     positions = [list(columns).index(field.attname) for field, _ in keys]
     first = _fetch(values[:chunk_rows])
+    encode = _encoder(rows_to_dicts, rows_to_json)
 
     def chunks() -> Iterator[bytes]:
         rows, separator = first, b""
         yield b"["
         while rows:
-            yield separator + orjson.dumps(rows_to_dicts(rows))[1:-1]
+            yield separator + encode(rows)[1:-1]
             separator = b","
             if len(rows) < chunk_rows:
                 break

@@ -23,6 +23,7 @@ from .opportunities import (
     StatusDefaultsSerializer,
     VocabularySerializer,
     opportunity_rows_to_dicts,
+    opportunity_rows_to_json,
     opportunity_to_dict,
 )
 from .revenue import (
@@ -61,5 +62,6 @@ __all__ = [
     "customer_rows_to_dicts",
     "history_cursor",
     "opportunity_rows_to_dicts",
+    "opportunity_rows_to_json",
     "opportunity_to_dict",
 ]

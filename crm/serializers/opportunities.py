@@ -1,7 +1,9 @@
 """Opportunities as the API takes and returns them, and the vocabulary."""
 
 import datetime
+from decimal import Decimal
 
+import orjson
 from rest_framework import serializers
 
 from .. import numbers
@@ -145,6 +147,31 @@ def opportunity_rows_to_dicts(rows: list[tuple]) -> list[dict]:
         for name, convert in _CONVERSIONS:
             row[name] = convert(row[name])
     return dicts
+
+
+# The converted fields' places in a row and the type MySQL's driver hands each over as.
+_NATIVE = tuple(
+    (OPPORTUNITY_FIELDS.index(name), kind)
+    for name, convert in _CONVERSIONS
+    for kind in [{_money: Decimal, _timestamp: datetime.datetime, _date: datetime.date}[convert]]
+)
+
+
+def opportunity_rows_to_json(rows: list[tuple]) -> bytes:
+    """``orjson.dumps(opportunity_rows_to_dicts(rows))``, in a fraction of the time for rows as
+    MySQL hands them over (Decimal, naive UTC datetime, date): orjson writes dates and
+    timestamps in the API's format itself ("Z", microseconds only when there are any), so
+    each row is one ``dict(zip())``. Other rows (SQLite's text) take the row function."""
+    first = rows[0] if rows else ()
+    if not first or not all(type(first[at]) is kind for at, kind in _NATIVE):
+        return orjson.dumps(opportunity_rows_to_dicts(rows))
+    return orjson.dumps(
+        [dict(zip(OPPORTUNITY_FIELDS, row, strict=True)) for row in rows],
+        # Only the amount reaches ``default``: a DECIMAL(12,2) comes with its two places, as
+        # ``_money`` writes them.
+        default=str,
+        option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z,
+    )
 
 
 def opportunity_to_dict(opportunity) -> dict:

@@ -4,7 +4,6 @@ Each view parses the request, calls a selector or service and renders; what the 
 about them is in ``crm.openapi.opportunities``.
 """
 
-import orjson
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import parse_etags
@@ -36,6 +35,7 @@ from ..serializers import (
     OpportunityInputSerializer,
     OpportunitySerializer,
     opportunity_rows_to_dicts,
+    opportunity_rows_to_json,
     opportunity_to_dict,
 )
 from ..services import (
@@ -110,17 +110,20 @@ class StreamedListMixin:
             page = self.paginator.paginate_queryset(
                 rows, request, view=self, fetch=_page_rows, position=_page_position
             )
-            results = opportunity_rows_to_dicts(page)
             if json:
-                return Response(self.paginator.get_paginated_response_bytes(orjson.dumps(results)))
-            return self.paginator.get_paginated_response(results)
+                return Response(self.paginator.get_paginated_response_bytes(opportunity_rows_to_json(page)))
+            return self.paginator.get_paginated_response(opportunity_rows_to_dicts(page))
         if not json:
             return super().render_list(request, rows, paged=paged)
         try:
-            chunks = stream_walk(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts)
+            chunks = stream_walk(
+                rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, rows_to_json=opportunity_rows_to_json
+            )
         except ValidationError:
             # An order no index has (e.g. by customer name): one query, streamed as it arrives.
-            chunks = stream_rows(rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts)
+            chunks = stream_rows(
+                rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, rows_to_json=opportunity_rows_to_json
+            )
         return JSONStream(chunks)
 
 

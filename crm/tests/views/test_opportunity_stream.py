@@ -17,6 +17,7 @@ from crm.serializers import (
     OPPORTUNITY_COLUMNS,
     OpportunitySerializer,
     opportunity_rows_to_dicts,
+    opportunity_rows_to_json,
     opportunity_to_dict,
 )
 from crm.tests.factories import CustomerFactory, OpportunityFactory, UserFactory
@@ -74,6 +75,39 @@ def test_a_walk_in_index_order_equals_the_serializer_across_chunks(varied, chunk
         opportunity_list(), OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, chunk_rows=chunk_rows
     )
     assert orjson.loads(b"".join(chunks)) == _serialized()
+
+
+def _driver_row(created_at: datetime.datetime, revenue: str) -> tuple:
+    # A row as MySQL's driver hands it over: Decimal, naive UTC datetimes, a date.
+    return (
+        "a" * 32, 9, "Ørsted 🚀", "Benelux", "Zürich \u2028 rollout", "Payroll", "closed won",
+        Decimal(revenue), None, None, datetime.date(2024, 2, 29), created_at,
+        datetime.datetime(2025, 1, 2, 3, 4, 5, 7),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 250])
+def test_the_fast_encoding_equals_the_row_function(varied, chunk_rows):
+    """opportunity_rows_to_json gives the row function's JSON: for the driver's native types
+    (timestamps with and without a fraction, whole and odd amounts) and for whatever this
+    backend hands over, in chunks of any size."""
+    rows = [
+        _driver_row(datetime.datetime(2025, 1, 2, 3, 4, 5), "1200.00"),
+        _driver_row(datetime.datetime(2024, 12, 31, 23, 59, 59, 999999), "0.05"),
+    ]
+    assert orjson.loads(opportunity_rows_to_json(rows)) == opportunity_rows_to_dicts(rows)
+    assert opportunity_rows_to_dicts(rows)[0]["created_at"] == "2025-01-02T03:04:05Z"
+    assert opportunity_rows_to_json([]) == b"[]"
+    body = b"".join(
+        stream_walk(
+            opportunity_list(),
+            OPPORTUNITY_COLUMNS,
+            opportunity_rows_to_dicts,
+            chunk_rows=chunk_rows,
+            rows_to_json=opportunity_rows_to_json,
+        )
+    )
+    assert orjson.loads(body) == _serialized()
 
 
 def test_the_list_in_an_order_no_index_has_streams_too(reader, varied):
