@@ -42,6 +42,7 @@ FIGURES = [
     ("pages", "GET close date in January 2025, first 50"),
     ("list", "floor: raw fetch + encode, all 300 rows"),
     ("list", "GET /api/opportunities (unpaged), HTTP"),
+    ("list", "GET /api/opportunities (unpaged), in-process (no worker timeout)"),
     ("list", "peak memory of the unpaged list (test client)"),
     ("forecast", "floor: raw SQL for the forecast's numbers (aggregate, then join customers)"),
     ("forecast", "floor: raw SQL for the forecast's numbers (join, then aggregate)"),
