@@ -23,7 +23,11 @@ UNKNOWN_FIELD = "Unknown field."
 
 
 def vocabulary_message(choices: type[models.TextChoices]) -> str:
-    return "Must be one of: " + ", ".join(choices.values) + "."
+    return one_of(choices.values)
+
+
+def one_of(values) -> str:
+    return "Must be one of: " + ", ".join(values) + "."
 
 
 def customer_missing(cid) -> str:

@@ -35,10 +35,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Now
 
-from .. import services
+from .. import messages, services
+from ..choices import Area
 from ..filters import INT_MAX, INT_MIN
 from ..models import Customer, Opportunity
 from ..report_cache import report_cache_invalidate
+from ..scopes import AreaScope
 from ..services import row_values
 from .cells import CellError, cell_value, is_blank
 from .layout import ACTUALS, CUSTOMERS, OPPORTUNITIES, TABLES, TARGETS, Table
@@ -231,10 +233,20 @@ def _int_range(values: Iterable) -> set[int]:
 
 
 class _State:
-    """What earlier rows of this import established."""
+    """The caller's areas, and what earlier rows of this import established."""
 
-    def __init__(self):
+    def __init__(self, scope: AreaScope):
+        self.scope = scope
         self.customers_in_file: set[int] = set()
+
+    def area_check(self, area) -> None:
+        """An area of the vocabulary outside the caller's scope: refused as an area they do not have.
+
+        The vocabulary, for this caller, is their areas; other values are the services' to refuse.
+        """
+        if area in Area.values and not self.scope.allows(area):
+            allowed = [value for value in Area.values if self.scope.allows(value)]
+            raise RowErrors([("area", "invalid_choice", messages.one_of(allowed))])
 
 
 def _locked(queryset: models.QuerySet, lock: bool) -> models.QuerySet:
@@ -261,6 +273,11 @@ class _Customers:
             raise RowErrors([("cid", "duplicate", f"Customer {cid} is also on row {self.seen[cid]}.")])
         self.seen[cid] = row_number
         current = self.stored.get(cid)
+        if current is not None and not self.state.scope.allows(current.area):
+            # Outside the caller's areas: answered as creating it would be (the cid is taken),
+            # without a word of what is stored.
+            raise RowErrors([("cid", "unique", messages.customer_taken(cid))])
+        self.state.area_check(given.get("area"))
         try:
             if current is None:
                 values = services.customer_validate(**given)
@@ -316,11 +333,14 @@ class _Opportunities:
 
     def prefetch(self, rows: list[dict], *, lock: bool) -> None:
         oids = {row["oid"].strip() for row in rows if isinstance(row.get("oid"), str) and row["oid"].strip()}
-        # Matched without regard to case: MySQL's collation compares oids that way.
-        found = _locked(Opportunity.objects.filter(oid__in=oids), lock) if oids else ()
+        # Matched without regard to case: MySQL's collation compares oids that way. Deals and
+        # customers outside the caller's areas are not found, exactly as ones that do not exist.
+        scope = self.state.scope
+        found = Opportunity.objects.filter(scope.opportunity_q(), oid__in=oids)
+        found = _locked(found, lock) if oids else ()
         self.stored = {o.oid.casefold(): o for o in found}
         cids = _int_range(row.get("cid") for row in rows) | {o.customer_id for o in self.stored.values()}
-        found = Customer.objects.filter(cid__in=cids).only("cid", "area") if cids else ()
+        found = Customer.objects.filter(scope.customer_q(), cid__in=cids).only("cid", "area") if cids else ()
         self.customers = {c.cid: c for c in found}
 
     def _customer_exists(self, cid) -> bool:
@@ -410,6 +430,7 @@ class _Upserts:
     """Actuals by (area, month), targets by (area, fiscal_year): one amount column each."""
 
     def __init__(self, state: _State, table: Table, amount: str, validate, upsert):
+        self.state = state
         self.table = table
         self.natural_key = table.key
         self.amount = amount
@@ -441,6 +462,7 @@ class _Upserts:
                 ]
             )
         self.seen[pair] = row_number
+        self.state.area_check(key["area"])
         current = self.stored.get(pair)
         if current is not None and getattr(current, self.amount) == given[self.amount]:
             return Plan("unchanged", key)
@@ -533,7 +555,7 @@ def _rows_of(sheet: Sheet, report: Report) -> Iterator[tuple[int, dict | None, l
 
 
 def run_import(
-    uploads: list[Upload], *, dry_run: bool, partial: bool, files: list[str]
+    uploads: list[Upload], *, dry_run: bool, partial: bool, files: list[str], scope: AreaScope
 ) -> tuple[Report, bool]:
     """The whole pass, inside the caller's transaction. Returns the report and whether to keep the writes.
 
@@ -542,7 +564,7 @@ def run_import(
     the same way in both, so the dry run reports what the real run does.
     """
     report = Report(dry_run=dry_run, partial=partial, files=files)
-    state = _State()
+    state = _State(scope)
     handlers = _handlers(state)
     sheets: dict[str, Sheet] = {}
     for upload in uploads:
@@ -656,11 +678,15 @@ def _cycle_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def import_uploads(uploads: list[Upload], *, dry_run: bool, partial: bool) -> dict:
-    """Run an import in one transaction: kept when it is a real run without errors (or partial)."""
+def import_uploads(uploads: list[Upload], *, dry_run: bool, partial: bool, scope: AreaScope) -> dict:
+    """Run an import in one transaction: kept when it is a real run without errors (or partial).
+
+    Rows outside ``scope`` (the caller's areas) are row errors, answered as for a customer or a
+    deal that does not exist, or an area not in the vocabulary.
+    """
     files = [upload.name for upload in uploads]
     with _cycle_collection_paused(), transaction.atomic():
-        report, keep = run_import(uploads, dry_run=dry_run, partial=partial, files=files)
+        report, keep = run_import(uploads, dry_run=dry_run, partial=partial, files=files, scope=scope)
         if not keep:
             transaction.set_rollback(True)
     return report.as_dict(

@@ -11,6 +11,7 @@ import io
 from django.conf import settings
 from django.utils import timezone
 
+from ..scopes import AreaScope, scope_for
 from ..services import write_context
 from .engine import import_uploads
 from .models import ImportRun
@@ -61,6 +62,7 @@ def import_run(
     Raises FileTooLarge (nothing recorded) or FileRejected (recorded as rejected). A real run
     keeps its writes when no row is in error, or with ``partial`` the valid rows'.
     ``keep_content`` stores the single file for a later ``import_run_apply`` (the admin).
+    Rows outside ``user``'s areas are row errors (``run_scope``).
     """
     limit = settings.IMPORT_MAX_FILE_SIZE
     sizes = [_size(stream) for _, stream in files]
@@ -84,12 +86,18 @@ def import_run(
     return _execute(run, files, user=user)
 
 
+def run_scope(user) -> AreaScope:
+    """The areas an import may read and write: the user's (API and admin), every area without a
+    user (``manage.py import_workbook``, scripts: whoever runs them has the database)."""
+    return scope_for(user) if user is not None else AreaScope.ALL
+
+
 def _execute(run: ImportRun, files, *, user) -> ImportRun:
     try:
         uploads = [open_upload(name, stream) for name, stream in files]
         actor = user.get_username() if getattr(user, "pk", None) else None
         with write_context(source="import", actor=actor, import_id=str(run.pk)):
-            report = import_uploads(uploads, dry_run=run.dry_run, partial=run.partial)
+            report = import_uploads(uploads, dry_run=run.dry_run, partial=run.partial, scope=run_scope(user))
     except FileRejected as exc:
         run.state = ImportRun.State.REJECTED
         run.report = {"id": run.pk, "file": exc.file_name, "detail": str(exc)}
