@@ -23,6 +23,7 @@ from django.utils import timezone
 from crm import messages as crm_messages
 from crm import services
 from crm.admin_history import HistoryPageMixin, RecordedDeleteMixin  # also registers "Changes"
+from crm.admin_scopes import ScopedAdminMixin, area_list_filter  # also registers the grants
 from crm.choices import fiscal_year_bounds, fiscal_year_of
 from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Import workbook")
 from crm.imports.export import workbook_export
@@ -245,7 +246,9 @@ class CustomerAdminForm(ServiceAdminForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, ExportMixin, admin.ModelAdmin):
+class CustomerAdmin(
+    HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, ExportMixin, ScopedAdminMixin, admin.ModelAdmin
+):
     form = CustomerAdminForm
     list_display = (
         "cid",
@@ -259,7 +262,13 @@ class CustomerAdmin(HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, Ex
         "open_monthly_revenue",
     )
     list_display_links = ("cid", "customer_name")
-    list_filter = ("area", "is_active", "is_key_account", "account_executive", "technical_specialist")
+    list_filter = (
+        area_list_filter("area"),
+        "is_active",
+        "is_key_account",
+        "account_executive",
+        "technical_specialist",
+    )
     search_fields = ("customer_name", "=cid")
     ordering = ("cid",)
     inlines = (OpportunityInline,)
@@ -346,8 +355,9 @@ class OpportunityAdminForm(ServiceAdminForm):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, admin.ModelAdmin):
+class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = OpportunityAdminForm
+    scope_path = "customer__"
     list_display = (
         "opportunity_name",
         "customer_name",
@@ -360,7 +370,7 @@ class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, admin.M
         "expected_close_date",
     )
     list_select_related = ("customer",)
-    list_filter = ("status", "product", "forecast_category", "customer__area")
+    list_filter = ("status", "product", "forecast_category", area_list_filter("customer__area"))
     date_hierarchy = "expected_close_date"
     search_fields = ("opportunity_name", "=oid", "customer__customer_name")
     autocomplete_fields = ("customer",)
@@ -492,7 +502,9 @@ class RevenueTargetAdminForm(RevenueAdminForm):
         fields = ("area", "fiscal_year", "target")
 
 
-class RevenueAdminMixin(HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, ExportMixin):
+class RevenueAdminMixin(
+    HistoryPageMixin, ServiceWriteMixin, RecordedDeleteMixin, ExportMixin, ScopedAdminMixin
+):
     """Saves go through the row's upsert; the key is read-only once the row exists."""
 
     upsert = None  # the service, a staticmethod
@@ -516,7 +528,7 @@ class RevenueActualAdmin(RevenueAdminMixin, admin.ModelAdmin):
     form = RevenueActualAdminForm
     upsert = staticmethod(services.revenue_actual_upsert)
     list_display = ("area", "month", "revenue")
-    list_filter = ("area", FiscalYearFilter)
+    list_filter = (area_list_filter("area"), FiscalYearFilter)
     date_hierarchy = "month"
     search_fields = ("area",)
     csv_fields = ("id", "area", "month", "revenue")
@@ -527,7 +539,7 @@ class RevenueTargetAdmin(RevenueAdminMixin, admin.ModelAdmin):
     form = RevenueTargetAdminForm
     upsert = staticmethod(services.revenue_target_upsert)
     list_display = ("area", "fiscal_year", "fiscal_year_period", "target")
-    list_filter = ("area", "fiscal_year")
+    list_filter = (area_list_filter("area"), "fiscal_year")
     search_fields = ("area",)
     csv_fields = ("id", "area", "fiscal_year", "target")
 

@@ -20,9 +20,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from crm import services
-from crm.choices import Area
+from crm.admin_scopes import ScopedAdminMixin, scope_areas
 from crm.models import Change
 from crm.report_cache import report_cache_invalidate
+from crm.scopes import scope_for
 from crm.services.history import ENTITY_OF_MODEL
 
 # A row's history page shows the latest entries, newest first.
@@ -43,7 +44,10 @@ class HistoryPageMixin:
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         entity = ENTITY_OF_MODEL[self.model]
-        entries = list(Change.objects.filter(entity=entity, key=key).order_by("-id")[: HISTORY_SHOWN + 1])
+        # The entries of the staff user's areas only: a row outside them has no history here,
+        # as one that never existed.
+        entries = Change.objects.filter(scope_for(request.user).customer_q(), entity=entity, key=key)
+        entries = list(entries.order_by("-id")[: HISTORY_SHOWN + 1])
         if obj is None and not entries:
             raise Http404(f"No {self.opts.verbose_name} with this key, and no recorded change.")
         context = {
@@ -105,7 +109,7 @@ class AreaFilter(admin.SimpleListFilter):
     parameter_name = "area"
 
     def lookups(self, request, model_admin):
-        return Area.choices
+        return [(area, area) for area in scope_areas(request)]
 
     def queryset(self, request, queryset):
         return queryset if self.value() is None else queryset.filter(area__exactly=self.value())
@@ -128,8 +132,9 @@ CHANGE_CSV_FIELDS = (
 
 
 @admin.register(Change)
-class ChangeAdmin(admin.ModelAdmin):
-    """Read only: history is written by the services, never by hand."""
+class ChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Read only: history is written by the services, never by hand. Entries of the staff user's
+    areas only (an entry's area is its row's when written)."""
 
     list_display = (
         "at",

@@ -3,6 +3,11 @@
 Registered from crm/admin.py. The pages call the same functions as the API and manage.py
 (crm.imports.runs), so the admin reports and writes exactly what they do. The uploaded
 file waits for the confirmation in its ImportRun row, so any worker can apply it.
+
+Area scopes (crm/scopes.py): an import reads and writes the staff user's areas only (rows
+outside are row errors, as through the API); the export holds their areas' rows only; and a
+user with fewer than all areas sees only their own imports, whose reports hold only what
+their own file said.
 """
 
 import tempfile
@@ -16,8 +21,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from ..scopes import scope_for
 from .export import workbook_export
-from .layout import TABLES
+from .layout import OPPORTUNITIES, TABLES
 from .models import ImportRun
 from .reader import FileRejected
 from .runs import FileTooLarge, import_run, import_run_apply
@@ -35,6 +41,17 @@ class ImportForm(forms.Form):
         required=False,
         help_text="Apply the valid rows even when others are in error (default: all or nothing).",
     )
+
+
+def _scoped_tables(request) -> dict:
+    """The four tables, in their order, with the rows of the staff user's areas only."""
+    scope = scope_for(request.user)
+    return {
+        table: table.model.objects.filter(
+            scope.opportunity_q() if table is OPPORTUNITIES else scope.customer_q()
+        ).order_by(*table.model._meta.ordering)
+        for table in TABLES
+    }
 
 
 def _export_permissions() -> list[str]:
@@ -64,6 +81,10 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(IMPORT_PERMISSION) or super().has_view_permission(request, obj)
+
+    def get_queryset(self, request):
+        runs = super().get_queryset(request)
+        return runs if scope_for(request.user).is_all else runs.filter(user=request.user)
 
     def get_urls(self):
         own = [
@@ -112,7 +133,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     def confirm_view(self, request, pk):
         if not request.user.has_perm(IMPORT_PERMISSION):
             raise PermissionDenied
-        run = get_object_or_404(ImportRun, pk=pk)
+        run = get_object_or_404(self.get_queryset(request), pk=pk)
         waiting = run.state == ImportRun.State.CHECKED and run.content is not None
         if request.method == "POST":
             if not waiting:
@@ -145,7 +166,7 @@ class ImportRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         # Written to a temporary file, then streamed: the workbook never sits in memory whole.
         target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
-        workbook_export(target)
+        workbook_export(target, querysets=_scoped_tables(request))
         target.seek(0)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         return FileResponse(target, as_attachment=True, filename=f"crm-workbook-{stamp}.xlsx")
