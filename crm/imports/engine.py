@@ -244,7 +244,7 @@ class _State:
 
         The vocabulary, for this caller, is their areas; other values are the services' to refuse.
         """
-        if area in Area.values and not self.scope.allows(area):
+        if not self.scope.is_all and area in Area.values and not self.scope.allows(area):
             allowed = [value for value in Area.values if self.scope.allows(value)]
             raise RowErrors([("area", "invalid_choice", messages.one_of(allowed))])
 
