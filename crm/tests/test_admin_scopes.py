@@ -407,3 +407,20 @@ def test_opportunity_history_of_a_scoped_user_lists_its_own_areas_entries(data):
     response = _staff(areas=["France"]).get(reverse("admin:crm_opportunity_history", args=[deal.oid]))
     assert response.status_code == HTTPStatus.OK
     assert "Change history: Recorded" in response.content.decode()
+
+
+def test_the_changes_csv_export_holds_only_the_scopes_entries(data):
+    """The Changes list's CSV export of the whole list: France's entries only."""
+    client = _staff(areas=["France"])
+    france = _pks("change", "France")
+    rows = _export(client, "change", "export_csv", france).content.decode("utf-8-sig").splitlines()
+    assert len(rows) == 1 + len(france) == 1 + Change.objects.filter(area="France").count()
+    assert all(",France," in row for row in rows[1:])
+
+
+def test_a_staff_user_who_may_change_users_sees_no_grants_on_their_pages(data):
+    """Only superusers read grants: the user page of a staff user with change_user has no grant inline."""
+    staff = _staff(areas=["France"], perms=["auth.view_user", "auth.change_user"])
+    page = staff.get(reverse("admin:auth_user_change", args=[staff.user.pk]))
+    assert page.status_code == HTTPStatus.OK
+    assert not any(f.formset.model is AreaGrant for f in page.context["inline_admin_formsets"])
