@@ -57,7 +57,7 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-def area_list_filter(field_path: str, *, lookup: str = "exact") -> type[admin.SimpleListFilter]:
+def area_list_filter(field_path: str) -> type[admin.SimpleListFilter]:
     """The list filter of an area column (``field_path``) that offers only the staff user's areas.
 
     The URL parameter stays Django's own (``area__exact=France``), so links keep working.
@@ -65,7 +65,7 @@ def area_list_filter(field_path: str, *, lookup: str = "exact") -> type[admin.Si
 
     class AreaListFilter(admin.SimpleListFilter):
         title = "area"
-        parameter_name = f"{field_path}__{lookup}"
+        parameter_name = f"{field_path}__exact"
 
         def lookups(self, request, model_admin):
             return [(area, area) for area in scope_areas(request)]
