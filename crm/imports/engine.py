@@ -607,7 +607,12 @@ def run_import(
 
 
 def _plan(handler, row_number: int, given: dict | None, errors: list) -> tuple[int, Plan | None, list]:
-    """The row's outcome as its handler plans it: (row number, plan, []) or (row number, None, errors)."""
+    """The row's outcome as its handler plans it: (row number, plan, []) or (row number, None, errors).
+
+    Every data row's checks run from here, in a dry run and a real run alike: a check that
+    applies to every table goes here, a table's own in its handler's ``plan`` (which has the
+    stored row, and for an opportunity its customer with the area, from ``prefetch``).
+    """
     if given is None:
         return row_number, None, errors
     try:
