@@ -9,6 +9,12 @@ or silently falsifying the forecast, like a gap in the actuals); ``warning`` for
 that is incomplete or needs a look but is not wrong in itself (a missing assignment, an
 overdue deal, a duplicate name). ``manage.py data_quality`` exits non-zero when any
 error-level rule is broken, so it can gate a data load.
+
+A caller's scope (crm/scopes.py) restricts every rule to the rows of its areas, in each
+rule's own query, before the rule's condition: customer rules by the customer's area,
+opportunity rules by their customer's area, actuals and targets rules by their area. Rows
+with an area outside the vocabulary (legacy spellings) are in no area, so only
+``AreaScope.ALL`` sees them; its queries are those of an unscoped report.
 """
 
 import datetime
@@ -34,6 +40,7 @@ from .choices import (
     fiscal_year_bounds,
 )
 from .models import Change, Customer, Opportunity, OpportunityQuerySet, RevenueActual, RevenueTarget
+from .scopes import AreaScope
 from .sql import sql_of
 
 ERROR = "error"
@@ -85,6 +92,21 @@ class _Context:
     fiscal_year: int
     as_of: datetime.date
     fiscal_year_end: datetime.date
+    scope: AreaScope
+
+    # The rows of the caller's areas: every rule starts from one of these.
+    def customers(self) -> QuerySet:
+        return Customer.objects.filter(self.scope.customer_q())
+
+    def opportunities(self) -> QuerySet:
+        return Opportunity.objects.filter(self.scope.opportunity_q())
+
+    def actuals(self) -> QuerySet:
+        # Revenue rows carry their area in a column of the same name as the customer's.
+        return RevenueActual.objects.filter(self.scope.customer_q())
+
+    def targets(self) -> QuerySet:
+        return RevenueTarget.objects.filter(self.scope.customer_q())
 
 
 def _blank(field: str) -> Q:
@@ -95,17 +117,19 @@ def _blank(field: str) -> Q:
 
 def _missing_assignment(field: str) -> Callable[[_Context], QuerySet]:
     def rows(ctx: _Context) -> QuerySet:
-        return Customer.objects.annotate(**{f"{field}_trimmed_length": Length(Trim(field))}).filter(
-            _blank(field)
+        return (
+            ctx.customers().annotate(**{f"{field}_trimmed_length": Length(Trim(field))}).filter(_blank(field))
         )
 
     return rows
 
 
 def _name_blank_or_padded(ctx: _Context) -> QuerySet:
-    return Customer.objects.annotate(
-        name_length=Length("customer_name"), trimmed_length=Length(Trim("customer_name"))
-    ).filter(Q(trimmed_length=0) | ~Q(name_length=F("trimmed_length")))
+    return (
+        ctx.customers()
+        .annotate(name_length=Length("customer_name"), trimmed_length=Length(Trim("customer_name")))
+        .filter(Q(trimmed_length=0) | ~Q(name_length=F("trimmed_length")))
+    )
 
 
 def _normalised_name(name: str) -> str:
@@ -116,7 +140,7 @@ def _duplicate_names(ctx: _Context) -> list[str]:
     # Compared in Python: MySQL's collation would also fold accents ("Zürich" = "Zurich")
     # and SQLite's would fold nothing, and the report must say the same on both.
     by_name: dict[str, list[int]] = {}
-    for cid, name in Customer.objects.order_by("cid").values_list("cid", "customer_name"):
+    for cid, name in ctx.customers().order_by("cid").values_list("cid", "customer_name"):
         if name.strip():
             by_name.setdefault(_normalised_name(name), []).append(cid)
     return sorted(
@@ -145,10 +169,6 @@ def _category_inconsistent(ctx: _Context) -> Q:
     return broken
 
 
-def _inactive_customer_ids() -> QuerySet:
-    return Customer.objects.filter(is_active=False).values("cid")
-
-
 def _changed_outside_history(ctx: _Context) -> tuple[int, list[str]]:
     # The opportunities whose updated_at is later than the time of their last recorded change
     # (the highest id per key), read from the history's side: its (entity, key, id) index gives
@@ -168,15 +188,26 @@ def _changed_outside_history(ctx: _Context) -> tuple[int, list[str]]:
     key, change_id, at = column(Change, "key"), column(Change, "id"), column(Change, "at")
     oid = column(Opportunity, "oid")
     order = ", ".join(f"o.{column(Opportunity, name)}" for name in Opportunity._meta.ordering)
-    # Identifiers from the models' metadata, quoted; the one value is a bound parameter.
+    params = [Change.Entity.OPPORTUNITY]
+    in_scope = ""
+    if not ctx.scope.is_all:
+        # The deal's customer in the caller's areas: the scope's own SQL, as a semi-join.
+        try:
+            customers_sql, customers_params = ctx.customers().values("cid").query.sql_with_params()
+        except EmptyResultSet:
+            return 0, []
+        in_scope = f"o.{column(Opportunity, 'customer')} IN ({customers_sql}) AND "
+        params.extend(customers_params)
+    # Identifiers from the models' metadata, quoted; the values are bound parameters.
     query = (
         f"SELECT o.{oid}, COUNT(*) OVER () FROM (SELECT {key}, MAX({change_id}) AS last_id "  # noqa: S608
         f"FROM {changes} WHERE {column(Change, 'entity')} = %s GROUP BY {key}) last "
         f"JOIN {changes} c ON c.{change_id} = last.last_id JOIN {opportunities} o ON o.{oid} = last.{key} "
-        f"WHERE o.{column(Opportunity, 'updated_at')} > c.{at} ORDER BY {order} LIMIT {MAX_EXAMPLES}"
+        f"WHERE {in_scope}o.{column(Opportunity, 'updated_at')} > c.{at} "
+        f"ORDER BY {order} LIMIT {MAX_EXAMPLES}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [Change.Entity.OPPORTUNITY])
+        cursor.execute(query, params)
         rows = cursor.fetchall()
     return (rows[0][1] if rows else 0), [row[0] for row in rows]
 
@@ -185,7 +216,7 @@ def _actuals_months_missing(ctx: _Context) -> list[str]:
     # One row per area and month by the table's unique key: a few hundred rows at most.
     reported: dict[str, set[tuple[int, int]]] = {}
     # Keyed by the exact spelling: "France " is not France.
-    for area, month in RevenueActual.objects.values_list("area", "month"):
+    for area, month in ctx.actuals().values_list("area", "month"):
         reported.setdefault(area, set()).add((month.year, month.month))
     gaps = []
     for area in sorted(reported):
@@ -200,8 +231,8 @@ def _actuals_months_missing(ctx: _Context) -> list[str]:
 
 def _targets_missing(ctx: _Context) -> list[str]:
     # Compared in Python, exactly: a "france" target is no target for France.
-    present = set(RevenueTarget.objects.filter(fiscal_year=ctx.fiscal_year).values_list("area", flat=True))
-    return [area for area in Area.values if area not in present]
+    present = set(ctx.targets().filter(fiscal_year=ctx.fiscal_year).values_list("area", flat=True))
+    return [area for area in Area.values if ctx.scope.allows(area) and area not in present]
 
 
 RULES: tuple[_Rule, ...] = (
@@ -210,7 +241,7 @@ RULES: tuple[_Rule, ...] = (
         "customer.area_unknown",
         ERROR,
         "Customer area outside the five areas.",
-        rows=lambda ctx: Customer.objects.exclude(area__exactly_in=Area.values),
+        rows=lambda ctx: ctx.customers().exclude(area__exactly_in=Area.values),
     ),
     _Rule(
         "customer.account_executive_missing",
@@ -228,7 +259,7 @@ RULES: tuple[_Rule, ...] = (
         "customer.contract_end_before_start",
         ERROR,
         "Contract end date before the contract start date.",
-        rows=lambda ctx: Customer.objects.filter(contract_end_date__lt=F("contract_start_date")),
+        rows=lambda ctx: ctx.customers().filter(contract_end_date__lt=F("contract_start_date")),
     ),
     _Rule(
         "customer.name_blank_or_padded",
@@ -326,13 +357,13 @@ RULES: tuple[_Rule, ...] = (
         "revenue.actuals_area_unknown",
         ERROR,
         "Revenue actuals for an area outside the five areas.",
-        rows=lambda ctx: RevenueActual.objects.exclude(area__exactly_in=Area.values),
+        rows=lambda ctx: ctx.actuals().exclude(area__exactly_in=Area.values),
     ),
     _Rule(
         "revenue.targets_area_unknown",
         ERROR,
         "Revenue targets for an area outside the five areas.",
-        rows=lambda ctx: RevenueTarget.objects.exclude(area__exactly_in=Area.values),
+        rows=lambda ctx: ctx.targets().exclude(area__exactly_in=Area.values),
     ),
 )
 
@@ -396,7 +427,7 @@ def _opportunity_results(rules: list[_Rule], ctx: _Context) -> dict[str, RuleRes
     conditions = {rule.id: rule.opportunity_where(ctx) for rule in rules}
     names = {rule.id: f"rule_{n}" for n, rule in enumerate(rules)}
     counted = {names[rule_id]: Count("pk", filter=where) for rule_id, where in conditions.items()}
-    counts = Opportunity.objects.aggregate(total=Count("pk"), **counted)
+    counts = ctx.opportunities().aggregate(total=Count("pk"), **counted)
     count_of = {rule.id: counts[names[rule.id]] for rule in rules}
     examples: dict[str, list[str]] = {rule.id: [] for rule in rules}
 
@@ -407,7 +438,7 @@ def _opportunity_results(rules: list[_Rule], ctx: _Context) -> dict[str, RuleRes
             for rule_id in rare
         }
         any_rare = functools.reduce(operator.or_, (conditions[rule_id] for rule_id in rare))
-        rows = Opportunity.objects.filter(any_rare).annotate(**flags).order_by()
+        rows = ctx.opportunities().filter(any_rare).annotate(**flags).order_by()
         for row in sorted(
             rows.values("expected_close_date", "oid", *flags), key=itemgetter("expected_close_date", "oid")
         ):
@@ -418,7 +449,7 @@ def _opportunity_results(rules: list[_Rule], ctx: _Context) -> dict[str, RuleRes
     ordering = [*Opportunity._meta.ordering, "pk"]
     for rule in rules:
         if count_of[rule.id] and rule.id not in rare:
-            first = Opportunity.objects.filter(conditions[rule.id]).order_by(*ordering)
+            first = ctx.opportunities().filter(conditions[rule.id]).order_by(*ordering)
             examples[rule.id] = [oid for (oid,) in _index_walk(first.values_list("oid")[:MAX_EXAMPLES])]
     return {rule.id: _result(rule, count_of[rule.id], examples[rule.id]) for rule in rules}
 
@@ -436,8 +467,11 @@ def _index_walk(queryset: QuerySet) -> list[tuple]:
         return list(cursor.fetchall())
 
 
-def data_quality_compute(*, fiscal_year: int, as_of: datetime.date) -> DataQualityReport:
-    ctx = _Context(fiscal_year=fiscal_year, as_of=as_of, fiscal_year_end=fiscal_year_bounds(fiscal_year)[1])
+def data_quality_compute(*, fiscal_year: int, as_of: datetime.date, scope: AreaScope) -> DataQualityReport:
+    """Every rule over the rows of ``scope``'s areas (every row for ALL)."""
+    ctx = _Context(
+        fiscal_year=fiscal_year, as_of=as_of, fiscal_year_end=fiscal_year_bounds(fiscal_year)[1], scope=scope
+    )
     by_opportunity_pass = _opportunity_results([r for r in RULES if r.opportunity_where is not None], ctx)
     results = [by_opportunity_pass.get(rule.id) or _evaluate(rule, ctx) for rule in RULES]
     return DataQualityReport(

@@ -7,8 +7,13 @@ close month, so Python only ever combines at most twelve groups per area.
 Legacy rows whose area or status lies outside the vocabulary never break the forecast:
 an unknown area belongs to no area row (and so to no total), an unknown status counts as
 open with its stated probability (0 when it has none). The data-quality report lists them.
+
+A caller's scope (crm/scopes.py) decides which areas the forecast has rows for: each query
+names only those areas, so a deal or revenue row of another area is never read into the
+answer; ``AreaScope.ALL`` names the five, and its queries are the ones of an unscoped forecast.
 """
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,6 +45,7 @@ from .choices import (
     fiscal_year_of,
 )
 from .models import Customer, Opportunity, OpportunityQuerySet, RevenueActual, RevenueTarget
+from .scopes import AreaScope
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -196,19 +202,28 @@ def effective_probability():
     )
 
 
-def _targets(fiscal_year: int) -> dict[str, Decimal]:
-    rows = RevenueTarget.objects.filter(fiscal_year=fiscal_year, area__exactly_in=Area.values).values_list(
+def scope_areas(scope: AreaScope) -> list[str]:
+    """The areas of ``scope`` in the vocabulary's order (the order of the forecast's rows)."""
+    return [area for area in Area.values if scope.allows(area)]
+
+
+def _targets(fiscal_year: int, areas: list[str]) -> dict[str, Decimal]:
+    rows = RevenueTarget.objects.filter(fiscal_year=fiscal_year, area__exactly_in=areas).values_list(
         "area", "target"
     )
     return dict(rows)
 
 
-def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Decimal, datetime.date, Decimal]]:
-    """Per area: (sum of revenue, latest month, revenue of the latest month), in one query."""
+def _actuals(
+    start: datetime.date, as_of: datetime.date, areas: list[str] = Area.values
+) -> dict[str, tuple[Decimal, datetime.date, Decimal]]:
+    """Per area of ``areas``: (sum of revenue, latest month, revenue of the latest month), in one query."""
+    if not areas:
+        return {}
     in_period = RevenueActual.objects.filter(month__gte=start, month__lte=as_of)
     latest_revenue = in_period.filter(area__exactly=OuterRef("area")).order_by("-month").values("revenue")[:1]
     rows = (
-        in_period.filter(area__exactly_in=Area.values)
+        in_period.filter(area__exactly_in=areas)
         .values("area")
         .annotate(
             total=Sum("revenue"),
@@ -220,20 +235,23 @@ def _actuals(start: datetime.date, as_of: datetime.date) -> dict[str, tuple[Deci
     return {r["area"]: (r["total"], r["last_month"], r["run_rate"]) for r in rows}
 
 
-def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]:
-    """Per area, per close month in the fiscal year: weighted MRR (x100), open count and open MRR.
+def _pipeline(
+    start: datetime.date, end: datetime.date, areas: list[str] = Area.values
+) -> dict[str, list[dict]]:
+    """Per area of ``areas``, per close month in the fiscal year: weighted MRR (x100), open count, open MRR.
 
     The query reads crm_opportunities alone and looks each deal's area up in a correlated
     subquery on the customer's primary key. A join would let MySQL drive from ``customer``
     (its area index matches the filter) and fetch every opportunity through the cid index,
     one random read per deal: 26 s at 1M opportunities, against about 1.3 s for this form,
     where the opportunity table is always the one scanned (docs/indexes.md has the plans).
-    A customer outside the five areas gives a NULL area, and its group is dropped here.
+    A customer outside ``areas`` (another area of the vocabulary, or none of them) gives a NULL
+    area, and its group is dropped here: a scope changes the subquery's list, not the plan.
     """
+    if not areas:
+        return {}
     # One row at most: the filter names the primary key.
-    area_of_customer = Customer.objects.filter(
-        cid=OuterRef("customer_id"), area__exactly_in=Area.values
-    ).order_by()
+    area_of_customer = Customer.objects.filter(cid=OuterRef("customer_id"), area__exactly_in=areas).order_by()
     rows = (
         Opportunity.objects.filter(expected_close_date__gte=start, expected_close_date__lte=end)
         .exclude(status__exactly=Status.CLOSED_LOST)
@@ -257,14 +275,19 @@ def _pipeline(start: datetime.date, end: datetime.date) -> dict[str, list[dict]]
     return by_area
 
 
-def forecast_compute(*, fiscal_year: int, as_of: datetime.date) -> Forecast:
+def forecast_compute(*, fiscal_year: int, as_of: datetime.date, scope: AreaScope) -> Forecast:
+    """The forecast's rows for the areas of ``scope`` (every area for ALL) and their total.
+
+    No query at all for a scope without areas: its answer has no row and an empty total.
+    """
     start, end = fiscal_year_bounds(fiscal_year)
-    targets = _targets(fiscal_year)
-    actuals = _actuals(start, as_of)
-    pipeline = _pipeline(start, end)
+    areas = scope_areas(scope)
+    targets = _targets(fiscal_year, areas) if areas else {}
+    actuals = _actuals(start, as_of, areas)
+    pipeline = _pipeline(start, end, areas)
 
     rows = []
-    for area in Area.values:
+    for area in areas:
         actuals_to_date, last_month, run_rate = actuals.get(area, (ZERO, None, ZERO))
         if last_month is not None:
             last_month = last_month.replace(day=1)
@@ -294,15 +317,22 @@ def forecast_compute(*, fiscal_year: int, as_of: datetime.date) -> Forecast:
                 open_pipeline_mrr=money(open_mrr),
             )
         )
-    return Forecast(fiscal_year=fiscal_year, as_of=as_of, areas=rows, total=_total(rows))
+    return Forecast(fiscal_year=fiscal_year, as_of=as_of, areas=rows, total=forecast_total(rows))
 
 
-def _total(rows: list[ForecastRow]) -> ForecastRow:
+def forecast_row_of(stored) -> ForecastRow:
+    """The ForecastRow an object with its fields holds (a stored snapshot row)."""
+    return ForecastRow(**{f.name: getattr(stored, f.name) for f in dataclasses.fields(ForecastRow)})
+
+
+def forecast_total(rows: list[ForecastRow]) -> ForecastRow:
     """Sums of the area rows; percentages recomputed from the sums.
 
     The total has a target only when every area has one: a partial sum would overstate
-    attainment. Its last_actual_month is the latest of the areas' (remaining_months follows
-    it), while run_rate_projection stays the sum of the areas' projections.
+    attainment. For a scope the rows are its areas', so the same holds over them; without
+    any row (a caller granted no area) the total has no target. Its last_actual_month is the
+    latest of the areas' (remaining_months follows it), while run_rate_projection stays the
+    sum of the areas' projections.
     """
 
     def total_of(name: str):
@@ -313,7 +343,7 @@ def _total(rows: list[ForecastRow]) -> ForecastRow:
     last_month = max(months) if months else None
     return _row(
         area="Total",
-        target=None if any(t is None for t in targets) else sum(targets, ZERO),
+        target=None if not targets or any(t is None for t in targets) else sum(targets, ZERO),
         actuals_to_date=total_of("actuals_to_date"),
         last_actual_month=last_month,
         run_rate=total_of("run_rate"),

@@ -15,6 +15,15 @@ Every measure is exact until the very end: counts are integers, the unweighted r
 places, and the weighted pipeline (revenue x probability x months / 100) four. Each figure is
 then rounded half up to the cent; the rounding remainder of an area, at most a few cents, goes
 to its largest bucket, so the rounded figures add up exactly too.
+
+A caller's scope (crm/scopes.py) gives the areas answered: the pipeline aggregate and the
+actuals name only those, and the touched deals' customers are read only in them, so a deal
+of another area counts nowhere. Each area row is the ALL answer's row for that area (its
+measures depend on that area's deals alone) and the total is the sum of the scope's rows.
+A deal that moved between an area of the scope and one outside it counts, in the scope's
+area, as leaving or arriving (its whole value), as the ALL answer's row of that area does;
+with ``detail`` its state at the outside end is withheld (null), as for a deal that did not
+exist there.
 """
 
 import datetime
@@ -27,9 +36,10 @@ from django.db.models import Min
 from django.utils import timezone
 
 from .choices import CLOSED_STATUSES, DEFAULT_PROBABILITY, FIXED_PROBABILITY, Area, Status, fiscal_year_bounds
-from .forecast import ZERO, _actuals, _pipeline, money, months_after, today
+from .forecast import ZERO, _actuals, _pipeline, money, months_after, scope_areas, today
 from .models import Change, Customer, Opportunity
 from .report_cache import report_cached
+from .scopes import AreaScope
 
 MEASURES = ("open_count", "open_mrr", "weighted_pipeline")
 # Decided in this order: a deal falls in the first that applies.
@@ -268,10 +278,10 @@ def _round_area(area: str, start: dict, buckets: dict, end: dict) -> AreaMovemen
     return AreaMovement(area=area, start=start_r, buckets=buckets_r, end=end_r)
 
 
-def _pipeline_now(start, end, cutoff) -> dict[str, list]:
-    """Per area: [open count, open revenue, weighted (exact)] of the current pipeline."""
-    now = {area: [0, ZERO, ZERO] for area in Area.values}
-    for area, groups in _pipeline(start, end).items():
+def _pipeline_now(start, end, cutoff, areas: list[str]) -> dict[str, list]:
+    """Per area of ``areas``: [open count, open revenue, weighted (exact)] of the current pipeline."""
+    now = {area: [0, ZERO, ZERO] for area in areas}
+    for area, groups in _pipeline(start, end, areas).items():
         for group in groups:
             last = cutoff.get(area)
             if last is not None and group["close_month"] <= last:
@@ -283,7 +293,12 @@ def _pipeline_now(start, end, cutoff) -> dict[str, list]:
 
 
 def movement_compute(
-    *, fiscal_year: int, date_from: datetime.date, date_to: datetime.date, detail: bool = False
+    *,
+    fiscal_year: int,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    detail: bool = False,
+    scope: AreaScope,
 ) -> Movement:
     if date_from > date_to:
         raise ValidationError({"to": [f"to ({date_to}) must not be before from ({date_from})."]})
@@ -302,18 +317,25 @@ def movement_compute(
     start, end = fiscal_year_bounds(fiscal_year)
     window_start, window_end = _day_start(date_from), _day_start(date_to + datetime.timedelta(days=1))
     cut_day = min(max(date_to, start), end)
-    cutoff = {area: last.replace(day=1) for area, (_total, last, _rate) in _actuals(start, cut_day).items()}
+    areas_answered = scope_areas(scope)
+    actuals = _actuals(start, cut_day, areas_answered)
+    cutoff = {area: last.replace(day=1) for area, (_total, last, _rate) in actuals.items()}
 
     # The current pipeline, as the forecast aggregates it: the one query whose cost grows with
     # the number of deals, so it is cached as the forecast is (crm/report_cache.py).
     cached = report_cached(
-        "movement_pipeline", (fiscal_year, cut_day), lambda: _pipeline_now(start, end, cutoff)
+        "movement_pipeline",
+        (fiscal_year, cut_day),
+        lambda: _pipeline_now(start, end, cutoff, areas_answered),
+        scope=scope,
     )
     now = {area: list(values) for area, values in cached.items()}  # corrected below: a copy
 
     window = Change.objects.filter(entity=Change.Entity.OPPORTUNITY, at__gte=window_start)
     entries_by_oid: dict[str, list] = {}
-    for entry in window.order_by("id").values_list("key", "action", "changes", "at", named=True):
+    # A scope without areas counts no deal: its entries are not read.
+    entries = window.order_by("id").values_list("key", "action", "changes", "at", named=True)
+    for entry in entries if areas_answered else ():
         entries_by_oid.setdefault(entry.key, []).append(entry)
     # Rows of deals first touched after the entries were read are read too, and ignored below.
     current = _current_rows(window.values("key")) if entries_by_oid else {}
@@ -322,14 +344,18 @@ def movement_compute(
     }
     cids = {row["cid"] for row in current.values()}
     cids |= {s.cid for before, after, _ in rebuilt.values() for s in (before, after) if s is not None}
-    areas = dict(Customer.objects.filter(cid__in=sorted(cids)).values_list("cid", "area")) if cids else {}
+    # Only the scope's customers: a deal of another area is in no area here.
+    in_scope = Customer.objects.filter(scope.customer_q(), cid__in=sorted(cids))
+    areas = dict(in_scope.values_list("cid", "area")) if cids else {}
     period = _Period(fiscal_year=fiscal_year, start=start, end=end, cutoff=cutoff, areas=areas)
 
-    buckets = {area: {b: dict.fromkeys(MEASURES, ZERO) for b in BUCKETS} for area in Area.values}
+    buckets = {area: {b: dict.fromkeys(MEASURES, ZERO) for b in BUCKETS} for area in areas_answered}
     for values in buckets.values():
         for b in BUCKETS:
             values[b]["open_count"] = 0
-    deals: dict[str, dict[str, list[DealMovement]]] = {area: {b: [] for b in BUCKETS} for area in Area.values}
+    deals: dict[str, dict[str, list[DealMovement]]] = {
+        area: {b: [] for b in BUCKETS} for area in areas_answered
+    }
     for oid in sorted(rebuilt):
         before, after, explained = rebuilt[oid]
         # The pipeline at ``to``: the current one with this deal as it was at ``to``.
@@ -351,14 +377,27 @@ def movement_compute(
             in_area = _direction(v0, v1) if bucket == _CHANGED else bucket
             for i, m in enumerate(MEASURES):
                 buckets[area][in_area][m] += v1[i] - v0[i]
+            if scope.is_all:
+                shown_before, shown_after = before, after
+            else:
+                # The end in no area of the scope is withheld: null, as a deal not there.
+                shown_before = before if area_before is not None else None
+                shown_after = after if area_after is not None else None
             deals[area][in_area].append(
                 DealMovement(
-                    oid, in_area, before, after, area_before, area_after, values_before, values_after
+                    oid,
+                    in_area,
+                    shown_before,
+                    shown_after,
+                    area_before,
+                    area_after,
+                    values_before,
+                    values_after,
                 )
             )
 
     rows = []
-    for area in Area.values:
+    for area in areas_answered:
         end_values = dict(zip(MEASURES, now[area], strict=True))
         start_values = {
             m: end_values[m] - sum((buckets[area][b][m] for b in BUCKETS), 0 if m == "open_count" else ZERO)

@@ -12,6 +12,10 @@ which bounds their staleness.
 The generation lives in the same cache as the answers, so invalidation reaches every worker
 when the cache is shared (the database cache outside local, or Redis); with the per-process
 memory cache of a local run, another worker's write is seen within REPORT_CACHE_SECONDS.
+
+Every key names the caller's scope (``AreaScope.cache_key()``: ``all``, ``France+UK``, ...):
+an answer computed for one set of areas is never served to a caller of another, so a
+France-only reader cannot get the answer an ALL reader left in the cache, nor the reverse.
 """
 
 import uuid
@@ -22,17 +26,27 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from .scopes import AreaScope
+
 T = TypeVar("T")
 
 _GENERATION_KEY = "crm:reports:generation"
 
 
-def report_cached(name: str, params: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``'s answer for ``params``, from the cache when nothing was written since."""
+def report_key(name: str, scope: AreaScope, params: tuple) -> str:
+    """The cache key of report ``name`` for ``scope`` and ``params``."""
+    return f"crm:reports:{name}:{scope.cache_key()}:" + ":".join(str(p) for p in params)
+
+
+def report_cached(name: str, params: tuple, compute: Callable[[], T], *, scope: AreaScope) -> T:
+    """``compute()``'s answer for ``scope`` and ``params``, from the cache when nothing was written since.
+
+    ``scope`` is the one ``compute`` answers for: it is part of the key.
+    """
     timeout = settings.REPORT_CACHE_SECONDS
     if timeout <= 0:
         return compute()
-    key = f"crm:reports:{name}:" + ":".join(str(p) for p in params)
+    key = report_key(name, scope, params)
     # One round trip: the current generation and the stored answer with its generation.
     found = cache.get_many([_GENERATION_KEY, key])
     generation = found.get(_GENERATION_KEY)

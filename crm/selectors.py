@@ -5,6 +5,7 @@ query parameters as ``filters`` and run the FilterSet themselves, raising Django
 ``ValidationError`` (naming each bad parameter) rather than ignoring a bad filter.
 """
 
+import dataclasses
 import datetime
 from collections.abc import Sequence
 
@@ -33,12 +34,13 @@ from .filters import (
     RevenueActualFilter,
     RevenueTargetFilter,
 )
-from .forecast import Forecast, forecast_compute, forecast_period
+from .forecast import Forecast, forecast_compute, forecast_period, forecast_row_of, forecast_total
 from .ids import int_id, is_oid
 from .models import Change, Customer, ForecastSnapshot, Opportunity, RevenueActual, RevenueTarget
+from .movement import TOTAL as MOVEMENT_TOTAL
 from .movement import Movement, movement_compute
 from .report_cache import report_cached
-from .scopes import scope_for, user_access
+from .scopes import AreaScope, scope_for, user_access
 from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
 from .sql import keeps_first_table, sql_of
@@ -62,27 +64,34 @@ def revenue_target_list(*, filters=None) -> QuerySet[RevenueTarget]:
     return _filtered(RevenueTargetFilter, filters, RevenueTarget.objects.order_by("area", "fiscal_year"))
 
 
-def forecast_by_area(*, fiscal_year: int | None = None, as_of: datetime.date | None = None) -> Forecast:
-    """The fiscal-year forecast, one row per area plus the total (docs/forecast.md).
+def forecast_by_area(
+    *, fiscal_year: int | None = None, as_of: datetime.date | None = None, scope: AreaScope
+) -> Forecast:
+    """The fiscal-year forecast, one row per area of ``scope`` plus their total (docs/forecast.md).
 
-    Answered from the cache of crm/report_cache.py when nothing was written since. Missing
-    ``fiscal_year``/``as_of`` take the defaults of ``forecast.forecast_period``.
+    Answered from the cache of crm/report_cache.py (keyed by the scope) when nothing was
+    written since. Missing ``fiscal_year``/``as_of`` take the defaults of ``forecast.forecast_period``.
     """
     fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
     return report_cached(
-        "forecast", (fiscal_year, as_of), lambda: forecast_compute(fiscal_year=fiscal_year, as_of=as_of)
+        "forecast",
+        (fiscal_year, as_of),
+        lambda: forecast_compute(fiscal_year=fiscal_year, as_of=as_of, scope=scope),
+        scope=scope,
     )
 
 
 def data_quality_report(
-    *, fiscal_year: int | None = None, as_of: datetime.date | None = None
+    *, fiscal_year: int | None = None, as_of: datetime.date | None = None, scope: AreaScope
 ) -> DataQualityReport:
-    """Every data-quality rule with its level, count and examples; reads only; cached as the forecast."""
+    """Every data-quality rule with its level, count and examples over the rows of ``scope``'s
+    areas (docs/data-quality.md); reads only; cached as the forecast."""
     fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
     return report_cached(
         "data_quality",
         (fiscal_year, as_of),
-        lambda: data_quality_compute(fiscal_year=fiscal_year, as_of=as_of),
+        lambda: data_quality_compute(fiscal_year=fiscal_year, as_of=as_of, scope=scope),
+        scope=scope,
     )
 
 
@@ -92,24 +101,59 @@ def forecast_snapshot_list(
     area: str | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
-) -> QuerySet[ForecastSnapshot]:
-    """Stored forecast rows of a fiscal year, oldest day first, each day in the forecast's row order."""
-    rows = ForecastSnapshot.objects.filter(fiscal_year=fiscal_year)
-    if area is not None:
+    scope: AreaScope,
+) -> QuerySet[ForecastSnapshot] | list[ForecastSnapshot]:
+    """Stored forecast rows of a fiscal year, oldest day first, each day in the forecast's row order.
+
+    For ALL, the rows as stored (every area and the stored total). For a scope of named areas,
+    the stored rows of those areas only (the scope is the query's first condition) and, per
+    day, a total computed from them as the forecast computes its total (its target only when
+    every one of them has one); a day without a row of the scope has no total.
+    """
+    if scope.is_all:
+        rows = ForecastSnapshot.objects.filter(fiscal_year=fiscal_year)
+    else:
+        rows = ForecastSnapshot.objects.filter(scope.customer_q(), fiscal_year=fiscal_year)
+    if area is not None and not (area == MOVEMENT_TOTAL and not scope.is_all):
         rows = rows.filter(area=area)
     if date_from is not None:
         rows = rows.filter(as_of__gte=date_from)
     if date_to is not None:
         rows = rows.filter(as_of__lte=date_to)
-    return rows.order_by("as_of", "position")
+    rows = rows.order_by("as_of", "position")
+    if scope.is_all or (area is not None and area != MOVEMENT_TOTAL):
+        return rows
+    by_day: dict[datetime.date, list[ForecastSnapshot]] = {}
+    for row in rows:
+        by_day.setdefault(row.as_of, []).append(row)
+    answer = []
+    for day, day_rows in by_day.items():
+        total = forecast_total([forecast_row_of(row) for row in day_rows])
+        total_row = ForecastSnapshot(
+            fiscal_year=fiscal_year,
+            as_of=day,
+            position=day_rows[-1].position + 1,
+            taken_at=max(row.taken_at for row in day_rows),
+            **dataclasses.asdict(total),
+        )
+        answer.extend([total_row] if area == MOVEMENT_TOTAL else [*day_rows, total_row])
+    return answer
 
 
 def forecast_movement(
-    *, fiscal_year: int, date_from: datetime.date, date_to: datetime.date, detail: bool = False
+    *,
+    fiscal_year: int,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    detail: bool = False,
+    scope: AreaScope,
 ) -> Movement:
     """Each area's pipeline at the start of ``date_from`` and the end of ``date_to``, and the
-    change between them in buckets (docs/forecast.md, "Pipeline movement")."""
-    return movement_compute(fiscal_year=fiscal_year, date_from=date_from, date_to=date_to, detail=detail)
+    change between them in buckets (docs/forecast.md, "Pipeline movement"), for the areas of
+    ``scope`` and their total."""
+    return movement_compute(
+        fiscal_year=fiscal_year, date_from=date_from, date_to=date_to, detail=detail, scope=scope
+    )
 
 
 # --- Customers -----------------------------------------------------------------------

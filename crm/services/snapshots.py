@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..forecast import forecast_compute, forecast_period
 from ..models import ForecastSnapshot
+from ..scopes import AreaScope
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,13 +28,15 @@ def forecast_snapshot_take(
 
     Defaults as the forecast (crm.forecast.forecast_period). A snapshot is never replaced:
     the first one of a day stays, so a retried cron job cannot rewrite history. The unique
-    constraint decides between two concurrent runs; the loser stores nothing.
+    constraint decides between two concurrent runs; the loser stores nothing. Always the
+    forecast of every area (``AreaScope.ALL``): a caller's scope picks its rows when they
+    are read (crm.selectors.forecast_snapshot_list).
     """
     fiscal_year, as_of = forecast_period(fiscal_year=fiscal_year, as_of=as_of)
     existing = ForecastSnapshot.objects.filter(fiscal_year=fiscal_year, as_of=as_of).count()
     if existing:
         return SnapshotResult(fiscal_year=fiscal_year, as_of=as_of, created=False, rows=existing)
-    forecast = forecast_compute(fiscal_year=fiscal_year, as_of=as_of)
+    forecast = forecast_compute(fiscal_year=fiscal_year, as_of=as_of, scope=AreaScope.ALL)
     taken_at = timezone.now()
     rows = [
         ForecastSnapshot(

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from ..openapi import movement as schemas
 from ..params import FORMAT_PARAM, query_param_errors
 from ..permissions import view_permission
+from ..scopes import scope_for
 from ..selectors import forecast_movement, forecast_snapshot_list
 from ..serializers.movement import (
     ForecastSnapshotSerializer,
@@ -49,6 +50,7 @@ class ForecastSnapshotView(MethodCheckedFirst, QueryParamsChecked, APIView):
             area=params.get("area"),
             date_from=params.get("from"),
             date_to=params.get("to"),
+            scope=scope_for(request.user),
         )
         return Response(ForecastSnapshotSerializer(rows, many=True).data)
 
@@ -65,5 +67,6 @@ class ForecastMovementView(MethodCheckedFirst, QueryParamsChecked, APIView):
             date_from=params["from"],
             date_to=params["to"],
             detail=params["detail"],
+            scope=scope_for(request.user),
         )
         return Response(MovementSerializer(movement_data(movement)).data)

@@ -11,6 +11,7 @@ from ..filters import RevenueActualFilter, RevenueTargetFilter
 from ..models import RevenueActual, RevenueTarget
 from ..openapi import revenue as schemas
 from ..permissions import view_permission
+from ..scopes import scope_for
 from ..selectors import data_quality_report, forecast_by_area, revenue_actual_list, revenue_target_list
 from ..serializers import (
     DataQualityReportSerializer,
@@ -51,15 +52,17 @@ def _period(request) -> dict:
 
 
 class _PeriodReportView(QueryParamsChecked, APIView):
-    """A report over one fiscal-year period: parse fiscal_year/as_of, compute, serialize."""
+    """A report over one fiscal-year period: parse fiscal_year/as_of, compute for the caller's
+    areas (crm/scopes.py), serialize."""
 
     query_params_read = frozenset(ForecastQuerySerializer().fields)
 
-    report = None  # staticmethod(selector taking fiscal_year=, as_of=)
+    report = None  # staticmethod(selector taking fiscal_year=, as_of=, scope=)
     serializer_class = None
 
     def get(self, request):
-        return Response(self.serializer_class(self.report(**_period(request))).data)
+        report = self.report(**_period(request), scope=scope_for(request.user))
+        return Response(self.serializer_class(report).data)
 
 
 @schemas.forecast_view

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.data_quality import ERROR, DataQualityReport
+from crm.scopes import AreaScope
 from crm.selectors import data_quality_report
 
 
@@ -68,7 +69,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_json=False, fiscal_year=None, as_of=None, **options):
         try:
-            report = data_quality_report(fiscal_year=fiscal_year, as_of=as_of)
+            report = data_quality_report(fiscal_year=fiscal_year, as_of=as_of, scope=AreaScope.ALL)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         if as_json:

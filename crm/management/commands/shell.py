@@ -30,6 +30,7 @@ EXTRA_IMPORTS = (
     "crm.choices.OPEN_STATUSES",
     "crm.choices.fiscal_year_of",
     "crm.choices.fiscal_year_bounds",
+    "crm.scopes.AreaScope",
 )
 
 

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from crm.choices import CLOSED_STATUSES
 from crm.management.commands.shell import FUNCTION_MODULES, Command
 from crm.models import Customer, Opportunity
+from crm.scopes import AreaScope
 from crm.selectors import forecast_by_area
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,9 @@ def test_every_query_in_shell_md_runs_and_answers_correctly():
     # the rule check prints the service's message
     assert "{'probability': ['A Closed Won opportunity must have probability 100.']}" in output
     # the selectors give the same answers as the API's own call of them
-    assert ns["forecast"] == forecast_by_area(fiscal_year=2025, as_of=datetime.date(2024, 12, 15))
+    assert ns["forecast"] == forecast_by_area(
+        fiscal_year=2025, as_of=datetime.date(2024, 12, 15), scope=AreaScope.ALL
+    )
     assert [r.area for r in ns["forecast"].areas] == ["France", "Germany", "Switzerland", "Netherlands", "UK"]
     assert ns["report"].errors > 0
     assert f"{ns['report'].errors} error rules and {ns['report'].warnings} warning rules broken" in output

@@ -9,6 +9,7 @@ from crm import data_quality
 from crm.choices import Area, ForecastCategory, Status
 from crm.data_quality import ERROR, WARNING
 from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.scopes import AreaScope
 from crm.selectors import data_quality_report
 from crm.services import opportunity_create, opportunity_update
 from crm.tests.factories import (
@@ -64,7 +65,7 @@ def _fired(report) -> dict:
 
 def test_clean_data_breaks_no_rule(clean_data):
     """Every rule is listed with count 0 and no examples; no errors, no warnings."""
-    report = data_quality_report(fiscal_year=FY, as_of=AS_OF)
+    report = data_quality_report(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     assert _fired(report) == {}
     assert (report.errors, report.warnings) == (0, 0)
@@ -287,7 +288,7 @@ def test_rule_fires_on_the_rows_that_break_it_and_nothing_else_fires(clean_data,
     expected = CASES[rule_id](clean_data)
 
     # when
-    report = data_quality_report(fiscal_year=FY, as_of=AS_OF)
+    report = data_quality_report(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     # then
     assert _fired(report) == {rule_id: expected}
@@ -297,7 +298,7 @@ def test_rule_fires_on_the_rows_that_break_it_and_nothing_else_fires(clean_data,
 
 def test_rules_have_the_documented_ids_order_entities_and_levels(clean_data):
     """Ids, entity and level of every rule, in report order (docs/forecast.md lists the same)."""
-    report = data_quality_report(fiscal_year=FY, as_of=AS_OF)
+    report = data_quality_report(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     assert [(r.id, r.level) for r in report.rules] == list(LEVELS.items())
     assert all(r.entity == r.id.split(".")[0] for r in report.rules)
@@ -308,7 +309,7 @@ def test_examples_stop_at_twenty_but_the_count_does_not():
     for cid in range(200, 225):
         CustomerFactory(cid=cid, account_executive=None)
 
-    report = data_quality_report(fiscal_year=FY, as_of=AS_OF)
+    report = data_quality_report(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     rule = next(r for r in report.rules if r.id == "customer.account_executive_missing")
     assert (rule.count, rule.examples) == (25, [str(cid) for cid in range(200, 220)])
@@ -331,7 +332,7 @@ def test_opportunity_examples_are_the_first_twenty_by_close_date_and_oid(clean_d
     products = [_opp(clean_data, product="Consulting", expected_close_date=day(2024, 9, 1)) for _ in range(3)]
     by_list_order = Opportunity.objects.order_by("expected_close_date", "oid").values_list("oid", flat=True)
 
-    fired = _fired(data_quality_report(fiscal_year=FY, as_of=AS_OF))
+    fired = _fired(data_quality_report(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL))
 
     assert fired["opportunity.status_unknown"] == (
         25,
@@ -353,7 +354,7 @@ def test_report_changes_nothing(clean_data):
     case_probability_inconsistent(clean_data)
     before = snapshot()
 
-    data_quality_report(fiscal_year=FY, as_of=AS_OF)
+    data_quality_report(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     assert snapshot() == before
 
@@ -362,7 +363,7 @@ def test_overdue_and_fiscal_year_end_follow_the_parameters(clean_data):
     """as_of decides what is overdue and fiscal_year what lies beyond the year's end."""
     oid = _opp(clean_data, expected_close_date=day(2025, 8, 1))
 
-    in_fy2026 = data_quality_report(fiscal_year=2026, as_of=day(2025, 9, 1))
+    in_fy2026 = data_quality_report(fiscal_year=2026, as_of=day(2025, 9, 1), scope=AreaScope.ALL)
 
     fired = _fired(in_fy2026)
     # In FY2026, as of September: the August deal and the clean set's open deals are overdue,

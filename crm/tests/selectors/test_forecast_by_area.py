@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from crm.choices import Area, Status
 from crm.forecast import ForecastRow
+from crm.scopes import AreaScope
 from crm.selectors import forecast_by_area
 from crm.tests.factories import (
     CustomerFactory,
@@ -83,7 +84,7 @@ def dataset():
 def test_each_area_row_follows_the_formula(dataset):
     """Targets, actuals, run rate, weighted pipeline and gaps per area match the hand computation."""
     # when
-    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF)
+    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     # then
     assert (forecast.fiscal_year, forecast.as_of) == (FY, AS_OF)
@@ -194,7 +195,7 @@ def test_each_area_row_follows_the_formula(dataset):
 
 def test_total_row_sums_the_areas_and_has_no_target_when_one_is_missing(dataset):
     """The total adds up the five rows; Switzerland has no target, so neither has the total."""
-    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF)
+    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     # actuals 600000 + 0 + 50000 + 0 + 70000; run rates 140000 + 50000 + 70000;
     # projections 980000 + 550000 + 560000; weighted 10517.33 + 5500 + 800;
@@ -226,7 +227,7 @@ def test_total_percentages_are_recomputed_from_the_sums():
     RevenueActualFactory(area=Area.GERMANY, month=day(2024, 7), revenue=D("20000.00"))
 
     # when
-    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF)
+    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     # then: France 10000 / 100000 = 10.0 %, Germany 20000 / 300000 = 6.67 -> 6.7 %, others 0.0 %
     assert [r.attainment_pct for r in forecast.areas] == [D("10.0"), D("6.7"), D("0"), D("0"), D("0")]
@@ -244,7 +245,7 @@ def test_total_percentages_are_recomputed_from_the_sums():
 
 def test_empty_database_gives_five_zero_rows_without_targets():
     """No data at all: five areas with zeros, no targets, twelve remaining months."""
-    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF)
+    forecast = forecast_by_area(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     assert [r.area for r in forecast.areas] == Area.values
     for row in [*forecast.areas, forecast.total]:
@@ -263,7 +264,7 @@ def test_query_count_does_not_grow_with_the_number_of_opportunities(django_asser
     RevenueActualFactory(area=Area.FRANCE, month=day(2024, 10), revenue=D("1000.00"))
     deal(customer, Status.PROPOSAL, "100.00", day(2025, 2, 1), 50)
     with django_assert_num_queries(3):
-        few = forecast_by_area(fiscal_year=FY, as_of=AS_OF)
+        few = forecast_by_area(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
 
     # when: 59 more deals across all areas and months
     for n in range(59):
@@ -272,7 +273,7 @@ def test_query_count_does_not_grow_with_the_number_of_opportunities(django_asser
 
     # then
     with django_assert_num_queries(3):
-        many = forecast_by_area(fiscal_year=FY, as_of=AS_OF)
+        many = forecast_by_area(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
     assert many.total.open_pipeline_count == few.total.open_pipeline_count + 59
 
 
@@ -291,7 +292,7 @@ def test_defaults_to_the_latest_actuals_year_and_today_clamped(monkeypatch, toda
     RevenueActualFactory(area=Area.UK, month=day(2024, 2), revenue=D("1000.00"))
     monkeypatch.setattr("crm.forecast.today", lambda: today)
 
-    forecast = forecast_by_area()
+    forecast = forecast_by_area(scope=AreaScope.ALL)
 
     assert (forecast.fiscal_year, forecast.as_of) == (2025, expected_as_of)
 
@@ -300,7 +301,7 @@ def test_defaults_to_the_current_fiscal_year_without_actuals(monkeypatch):
     """No actuals: the fiscal year of today (August 2025 is FY2026)."""
     monkeypatch.setattr("crm.forecast.today", lambda: day(2025, 8, 3))
 
-    forecast = forecast_by_area()
+    forecast = forecast_by_area(scope=AreaScope.ALL)
 
     assert (forecast.fiscal_year, forecast.as_of) == (2026, day(2025, 8, 3))
 
@@ -309,7 +310,7 @@ def test_as_of_alone_picks_its_own_fiscal_year(monkeypatch):
     """An as_of without a fiscal year is computed for the fiscal year it falls in."""
     RevenueActualFactory(area=Area.FRANCE, month=day(2025, 11), revenue=D("1000.00"))  # FY2026
 
-    forecast = forecast_by_area(as_of=day(2024, 12, 15))
+    forecast = forecast_by_area(as_of=day(2024, 12, 15), scope=AreaScope.ALL)
 
     assert (forecast.fiscal_year, forecast.as_of) == (2025, day(2024, 12, 15))
 
@@ -317,6 +318,6 @@ def test_as_of_alone_picks_its_own_fiscal_year(monkeypatch):
 def test_as_of_outside_the_fiscal_year_is_refused():
     """An explicit as_of outside the explicit fiscal year is an error naming as_of, not clamped."""
     with pytest.raises(ValidationError) as exc:
-        forecast_by_area(fiscal_year=2025, as_of=day(2025, 7, 1))
+        forecast_by_area(fiscal_year=2025, as_of=day(2025, 7, 1), scope=AreaScope.ALL)
 
     assert list(exc.value.message_dict) == ["as_of"]
