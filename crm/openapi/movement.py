@@ -17,8 +17,9 @@ snapshot_list = extend_schema(
     summary="Stored daily forecasts",
     description="The forecast rows `manage.py snapshot_forecast` stored for a fiscal year, oldest day "
     "first and each day in the forecast's order (the areas, then `Total`). `area` keeps one row per "
-    "day; `from`/`to` bound the day (inclusive). An unknown or repeated parameter is a 400 naming it. "
-    + _PERMS,
+    "day; `from`/`to` bound the day (inclusive). A caller granted some areas only (area scopes, "
+    "docs/api.md) gets those areas' stored rows and, per day, a `Total` computed over them (its "
+    "target only when each has one). An unknown or repeated parameter is a 400 naming it. " + _PERMS,
     parameters=[SnapshotQuerySerializer],
     responses={200: ForecastSnapshotSerializer(many=True)},
     examples=[
@@ -58,8 +59,10 @@ movement = extend_schema(
     "to the cent, for the open-deal count, the unweighted revenue of open deals and the weighted pipeline "
     "(definitions and a worked example: docs/forecast.md). Rebuilt from the change history: a `from` "
     "before its first entry is a 400 naming `from` and the first day that can be answered. "
-    "`detail=true` lists each bucket's deals with their values at both ends. An unknown or repeated "
-    "parameter is a 400 naming it. " + _PERMS,
+    "`detail=true` lists each bucket's deals with their values at both ends. Only the caller's areas "
+    "have rows and the total is over them (area scopes, docs/api.md); a deal moved between one of "
+    "them and another area leaves or arrives with its whole value, and in `detail` its state at the "
+    "end outside the caller's areas is null. An unknown or repeated parameter is a 400 naming it. " + _PERMS,
     parameters=[MovementQuerySerializer],
     responses={200: MovementSerializer},
 )

@@ -25,8 +25,10 @@ forecast_view = extend_schema(
     summary="Fiscal-year forecast per area",
     description="Per area and in total: target, actuals to date, run-rate projection, weighted "
     "pipeline, projected total, gap and attainment (formula: docs/forecast.md). Money as strings "
-    "with 2 places, percentages with 1, rounded half up. Needs `crm.view_opportunity`, "
-    "`crm.view_revenueactual` and `crm.view_revenuetarget`.",
+    "with 2 places, percentages with 1, rounded half up. Only the caller's areas have rows "
+    "(area scopes, docs/api.md); the total is over them, with a target only when each of them "
+    "has one (none for a caller without areas, whose answer has no row). Needs "
+    "`crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget`.",
     parameters=[ForecastQuerySerializer],
     responses={200: ForecastSerializer},
 )
@@ -35,8 +37,10 @@ data_quality_view = extend_schema(
     summary="Data-quality report",
     description="Every rule over customers, opportunities and revenue with its level (error or "
     "warning), the number of rows breaking it and up to 20 example keys. Reads only. Same "
-    "`fiscal_year`/`as_of` parameters and defaults as the forecast. Needs view permission on "
-    "customers, opportunities and revenue.",
+    "`fiscal_year`/`as_of` parameters and defaults as the forecast. Counts only rows of the "
+    "caller's areas (area scopes, docs/api.md): customers by their area, opportunities by their "
+    "customer's, actuals and targets by theirs; rows of a legacy area spelling only for a caller "
+    "with every area. Needs view permission on customers, opportunities and revenue.",
     parameters=[ForecastQuerySerializer],
     responses={200: DataQualityReportSerializer},
     examples=[

@@ -117,9 +117,16 @@ class DealStateSerializer(serializers.Serializer):
 class DealMovementSerializer(serializers.Serializer):
     oid = serializers.CharField()
     opportunity_name = serializers.CharField()
-    area = serializers.CharField(allow_null=True, help_text="At `to`, or at `from` for a deleted deal.")
-    at_from = DealStateSerializer(allow_null=True, help_text="null: the deal did not exist yet.")
-    at_to = DealStateSerializer(allow_null=True, help_text="null: the deal was deleted.")
+    area = serializers.CharField(
+        allow_null=True, help_text="At `to`, or at `from` when `at_to` is null (a deleted deal)."
+    )
+    at_from = DealStateSerializer(
+        allow_null=True,
+        help_text="null: the deal did not exist yet, or was in an area outside the caller's areas.",
+    )
+    at_to = DealStateSerializer(
+        allow_null=True, help_text="null: the deal was deleted, or is in an area outside the caller's areas."
+    )
 
 
 DealsSerializer = type(
@@ -144,7 +151,9 @@ MovementSerializer = type(
         "fiscal_year": serializers.IntegerField(),
         "from": serializers.DateField(),
         "to": serializers.DateField(),
-        "areas": AreaMovementSerializer(many=True, help_text="One row per area, in the vocabulary's order."),
+        "areas": AreaMovementSerializer(
+            many=True, help_text="One row per area of the caller's, in the vocabulary's order."
+        ),
         "total": AreaMovementSerializer(help_text="Sums of the area rows."),
     },
 )

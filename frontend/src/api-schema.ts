@@ -90,7 +90,7 @@ export interface paths {
         };
         /**
          * Data-quality report
-         * @description Every rule over customers, opportunities and revenue with its level (error or warning), the number of rows breaking it and up to 20 example keys. Reads only. Same `fiscal_year`/`as_of` parameters and defaults as the forecast. Needs view permission on customers, opportunities and revenue.
+         * @description Every rule over customers, opportunities and revenue with its level (error or warning), the number of rows breaking it and up to 20 example keys. Reads only. Same `fiscal_year`/`as_of` parameters and defaults as the forecast. Counts only rows of the caller's areas (area scopes, docs/api.md): customers by their area, opportunities by their customer's, actuals and targets by theirs; rows of a legacy area spelling only for a caller with every area. Needs view permission on customers, opportunities and revenue.
          */
         get: operations["data_quality_retrieve"];
         put?: never;
@@ -110,7 +110,7 @@ export interface paths {
         };
         /**
          * Fiscal-year forecast per area
-         * @description Per area and in total: target, actuals to date, run-rate projection, weighted pipeline, projected total, gap and attainment (formula: docs/forecast.md). Money as strings with 2 places, percentages with 1, rounded half up. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget`.
+         * @description Per area and in total: target, actuals to date, run-rate projection, weighted pipeline, projected total, gap and attainment (formula: docs/forecast.md). Money as strings with 2 places, percentages with 1, rounded half up. Only the caller's areas have rows (area scopes, docs/api.md); the total is over them, with a target only when each of them has one (none for a caller without areas, whose answer has no row). Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget`.
          */
         get: operations["forecast_retrieve"];
         put?: never;
@@ -130,7 +130,7 @@ export interface paths {
         };
         /**
          * Pipeline movement between two days (waterfall)
-         * @description Per area and in total: the pipeline when `from` began and when `to` ended, and the change between them split into buckets (new, deleted, won, lost, slipped, pulled_in, increased, decreased, and unexplained for deals written outside the service), so that start + the buckets = end exactly, to the cent, for the open-deal count, the unweighted revenue of open deals and the weighted pipeline (definitions and a worked example: docs/forecast.md). Rebuilt from the change history: a `from` before its first entry is a 400 naming `from` and the first day that can be answered. `detail=true` lists each bucket's deals with their values at both ends. An unknown or repeated parameter is a 400 naming it. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast).
+         * @description Per area and in total: the pipeline when `from` began and when `to` ended, and the change between them split into buckets (new, deleted, won, lost, slipped, pulled_in, increased, decreased, and unexplained for deals written outside the service), so that start + the buckets = end exactly, to the cent, for the open-deal count, the unweighted revenue of open deals and the weighted pipeline (definitions and a worked example: docs/forecast.md). Rebuilt from the change history: a `from` before its first entry is a 400 naming `from` and the first day that can be answered. `detail=true` lists each bucket's deals with their values at both ends. Only the caller's areas have rows and the total is over them (area scopes, docs/api.md); a deal moved between one of them and another area leaves or arrives with its whole value, and in `detail` its state at the end outside the caller's areas is null. An unknown or repeated parameter is a 400 naming it. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast).
          */
         get: operations["forecast_movement_retrieve"];
         put?: never;
@@ -150,7 +150,7 @@ export interface paths {
         };
         /**
          * Stored daily forecasts
-         * @description The forecast rows `manage.py snapshot_forecast` stored for a fiscal year, oldest day first and each day in the forecast's order (the areas, then `Total`). `area` keeps one row per day; `from`/`to` bound the day (inclusive). An unknown or repeated parameter is a 400 naming it. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast).
+         * @description The forecast rows `manage.py snapshot_forecast` stored for a fiscal year, oldest day first and each day in the forecast's order (the areas, then `Total`). `area` keeps one row per day; `from`/`to` bound the day (inclusive). A caller granted some areas only (area scopes, docs/api.md) gets those areas' stored rows and, per day, a `Total` computed over them (its target only when each has one). An unknown or repeated parameter is a 400 naming it. Needs `crm.view_opportunity`, `crm.view_revenueactual` and `crm.view_revenuetarget` (as the forecast).
          */
         get: operations["forecast_snapshots_list"];
         put?: never;
@@ -1067,11 +1067,11 @@ export interface components {
         DealMovement: {
             oid: string;
             opportunity_name: string;
-            /** @description At `to`, or at `from` for a deleted deal. */
+            /** @description At `to`, or at `from` when `at_to` is null (a deleted deal). */
             area: string | null;
-            /** @description null: the deal did not exist yet. */
+            /** @description null: the deal did not exist yet, or was in an area outside the caller's areas. */
             at_from: components["schemas"]["DealState"] | null;
-            /** @description null: the deal was deleted. */
+            /** @description null: the deal was deleted, or is in an area outside the caller's areas. */
             at_to: components["schemas"]["DealState"] | null;
         };
         DealState: {
@@ -1848,7 +1848,7 @@ export interface components {
             from: string;
             /** Format: date */
             to: string;
-            /** @description One row per area, in the vocabulary's order. */
+            /** @description One row per area of the caller's, in the vocabulary's order. */
             areas: components["schemas"]["AreaMovement"][];
             /** @description Sums of the area rows. */
             total: components["schemas"]["AreaMovement"];
