@@ -3,13 +3,18 @@
 Conventions: ``<entity>_<action>``, keyword-only arguments; list selectors take the raw
 query parameters as ``filters`` and run the FilterSet themselves, raising Django's
 ``ValidationError`` (naming each bad parameter) rather than ignoring a bad filter.
+
+Every read of CRM rows takes the caller's ``scope`` (crm/scopes.py; the views pass
+``scope_for(request.user)``) and applies it in the same query, before any filter: a row outside
+it is absent from a list and None for a single read, exactly like one that does not exist.
+``AreaScope.ALL`` adds no condition, so its SQL is what it was before scopes.
 """
 
 import dataclasses
 import datetime
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -54,14 +59,16 @@ def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
     return filterset.qs
 
 
-def revenue_actual_list(*, filters=None) -> QuerySet[RevenueActual]:
-    """Monthly revenue per area, ordered by area and month."""
-    return _filtered(RevenueActualFilter, filters, RevenueActual.objects.order_by("area", "month"))
+def revenue_actual_list(*, filters=None, scope: AreaScope) -> QuerySet[RevenueActual]:
+    """Monthly revenue per area of ``scope``, ordered by area and month."""
+    rows = RevenueActual.objects.filter(scope.customer_q()).order_by("area", "month")
+    return _filtered(RevenueActualFilter, filters, rows)
 
 
-def revenue_target_list(*, filters=None) -> QuerySet[RevenueTarget]:
-    """Fiscal-year targets per area, ordered by area and fiscal year."""
-    return _filtered(RevenueTargetFilter, filters, RevenueTarget.objects.order_by("area", "fiscal_year"))
+def revenue_target_list(*, filters=None, scope: AreaScope) -> QuerySet[RevenueTarget]:
+    """Fiscal-year targets per area of ``scope``, ordered by area and fiscal year."""
+    rows = RevenueTarget.objects.filter(scope.customer_q()).order_by("area", "fiscal_year")
+    return _filtered(RevenueTargetFilter, filters, rows)
 
 
 def forecast_by_area(
@@ -159,28 +166,35 @@ def forecast_movement(
 # --- Customers -----------------------------------------------------------------------
 
 
-def customer_list(*, filters=None) -> QuerySet[Customer]:
-    """Customers matching ``filters`` (query parameters), by cid unless ``ordering`` says otherwise."""
-    return _filtered(CustomerFilter, filters, Customer.objects.order_by("cid"))
+def customer_list(*, filters=None, scope: AreaScope) -> QuerySet[Customer]:
+    """Customers of ``scope`` matching ``filters`` (query parameters), by cid unless ``ordering``
+    says otherwise."""
+    return _filtered(CustomerFilter, filters, Customer.objects.filter(scope.customer_q()).order_by("cid"))
 
 
-def customer_get(*, cid: int | str) -> Customer | None:
-    """The customer, or None; ``cid`` an int or the text of a URL. Every customer-scoped view asks here."""
+def customer_get(*, cid: int | str, scope: AreaScope) -> Customer | None:
+    """The customer, or None (also outside ``scope``); ``cid`` an int or the text of a URL.
+    Every customer-scoped view asks here."""
     number = int_id(cid)
     if number is None:
         return None
-    return Customer.objects.filter(cid=number).first()
+    return Customer.objects.filter(scope.customer_q(), cid=number).first()
 
 
 # --- Opportunities -----------------------------------------------------------------------
 
 
-def opportunity_list(*, filters=None, customer: Customer | None = None) -> QuerySet[Opportunity]:
-    """Opportunities with their customer (one query), filtered by OpportunityFilter's parameters.
+def opportunity_list(
+    *, filters=None, customer: Customer | None = None, scope: AreaScope
+) -> QuerySet[Opportunity]:
+    """Opportunities of ``scope`` with their customer (one query), filtered by OpportunityFilter's
+    parameters.
 
-    For one ``customer`` the filters are CustomerOpportunityFilter's: no ``cid`` parameter.
+    For one ``customer`` the filters are CustomerOpportunityFilter's: no ``cid`` parameter. The
+    scope is the customer's area, the same condition as the ``area`` filter, so the page query
+    keeps opportunities first (opportunity_page_fetch).
     """
-    queryset = Opportunity.objects.select_related("customer")
+    queryset = Opportunity.objects.select_related("customer").filter(scope.opportunity_q())
     if customer is None:
         return _filtered(OpportunityFilter, filters, queryset)
     return _filtered(CustomerOpportunityFilter, filters, queryset.filter(customer=customer))
@@ -215,20 +229,28 @@ def opportunity_page_fetch(page: QuerySet[Opportunity], *, columns: Sequence[str
 def _rows(queryset: QuerySet) -> list[tuple]:
     if not keeps_first_table(queryset):
         return list(queryset)
+    try:
+        sql, params = sql_of(queryset)
+    except EmptyResultSet:
+        # A query that cannot match (a caller granted no area): no rows, as the ORM answers.
+        return []
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute(*sql_of(queryset))
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 
-def opportunity_get(*, oid: str) -> Opportunity | None:
-    """The opportunity with exactly this oid; None for an unknown or malformed one (no query then).
+def opportunity_get(*, oid: str, scope: AreaScope) -> Opportunity | None:
+    """The opportunity with exactly this oid; None for an unknown or malformed one (no query then),
+    or one whose customer is outside ``scope``.
 
     The database compares CHAR columns through their collation (case- and accent-insensitive,
     trailing spaces ignored on MySQL): the row found must also carry this very oid.
     """
     if not is_oid(oid):
         return None
-    opportunity = Opportunity.objects.select_related("customer").filter(oid=oid).first()
+    opportunity = (
+        Opportunity.objects.select_related("customer").filter(scope.opportunity_q(), oid=oid).first()
+    )
     return opportunity if opportunity is not None and opportunity.oid == oid else None
 
 
@@ -269,19 +291,24 @@ def vocabulary_get() -> dict:
 # docs/architecture.md.
 
 
-def opportunity_history(*, oid: str) -> QuerySet[Change]:
-    """Every recorded change of one opportunity, oldest first (also after it was deleted)."""
-    return Change.objects.filter(entity=Change.Entity.OPPORTUNITY, key=oid).order_by("id")
+def opportunity_history(*, oid: str, scope: AreaScope) -> QuerySet[Change]:
+    """Every recorded change of one opportunity, oldest first (also after it was deleted).
+
+    Within ``scope`` by each entry's area (the deal's area when it was written), as the change
+    feed: a caller sees the changes made while the deal was in one of their areas.
+    """
+    entries = Change.objects.filter(scope.customer_q(), entity=Change.Entity.OPPORTUNITY, key=oid)
+    return entries.order_by("id")
 
 
-def opportunity_stages(*, oid: str) -> list[dict] | None:
+def opportunity_stages(*, oid: str, scope: AreaScope) -> list[dict] | None:
     """Each status the opportunity has been in, from its history; None when none was recorded.
 
     ``entered_at`` is None for a status it already had when its history begins (a row
     written before recording started, or by another tool); ``exited_at`` is None for the
     status it is in now, and the deletion time for the last status of a deleted one.
     """
-    entries = list(opportunity_history(oid=oid).only("action", "changes", "at"))
+    entries = list(opportunity_history(oid=oid, scope=scope).only("action", "changes", "at"))
     if not entries:
         return None
     stages: list[dict] = []
@@ -302,7 +329,11 @@ def opportunity_stages(*, oid: str) -> list[dict] | None:
         stages.append({"status": new, "entered_at": entry.at, "exited_at": None})
     if not stages:
         # Recorded changes that never touched the status: it is the one stored now, if any.
-        current = Opportunity.objects.filter(oid=oid).values_list("status", flat=True).first()
+        current = (
+            Opportunity.objects.filter(scope.opportunity_q(), oid=oid)
+            .values_list("status", flat=True)
+            .first()
+        )
         if current is not None:
             stages.append({"status": current, "entered_at": None, "exited_at": None})
     now = timezone.now()
@@ -312,7 +343,9 @@ def opportunity_stages(*, oid: str) -> list[dict] | None:
     return stages
 
 
-def change_feed_page(*, position: int = 0, limit: int = 100, filters=None) -> tuple[list[Change], int]:
+def change_feed_page(
+    *, position: int = 0, limit: int = 100, filters=None, scope: AreaScope
+) -> tuple[list[Change], int]:
     """The change feed: up to ``limit`` entries after ``position`` in position (commit) order,
     and the position to continue from.
 
@@ -321,13 +354,17 @@ def change_feed_page(*, position: int = 0, limit: int = 100, filters=None) -> tu
     next page starts there: a filtered consumer does not read the same range again.
     """
     last_given = change_sequence()
-    queryset = _filtered(ChangeFilter, filters, Change.objects.all())
+    # By each entry's area at the time of the change; entries of no area (none so far) only for ALL.
+    queryset = _filtered(ChangeFilter, filters, Change.objects.filter(scope.customer_q()))
     entries = list(queryset.filter(position__gt=position).order_by("position")[:limit])
     if len(entries) == limit:
         return entries, entries[-1].position
     return entries, max(position, last_given, entries[-1].position if entries else 0)
 
 
-def changes_since(*, position: int = 0, limit: int = 100, filters=None) -> list[Change]:
-    """Up to ``limit`` changes after ``position``, in commit order (the feed, for the shell)."""
-    return change_feed_page(position=position, limit=limit, filters=filters)[0]
+def changes_since(
+    *, position: int = 0, limit: int = 100, filters=None, scope: AreaScope = AreaScope.ALL
+) -> list[Change]:
+    """Up to ``limit`` changes after ``position``, in commit order (the feed, for the shell:
+    every area unless ``scope`` says otherwise)."""
+    return change_feed_page(position=position, limit=limit, filters=filters, scope=scope)[0]

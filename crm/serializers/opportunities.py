@@ -10,6 +10,7 @@ from .. import numbers
 from ..choices import Area, ForecastCategory, Product, Status
 from ..messages import UNKNOWN_FIELD
 from ..models import Opportunity
+from ..scopes import AreaScope
 from ..services import opportunity_reference_errors
 from .fields import MonthlyRevenueField, StrictCharField, VocabularyField
 
@@ -78,7 +79,9 @@ class OpportunityInputSerializer(serializers.Serializer):
         cid = self.fields["cid"].run_validation(data["cid"])
         return {
             field: [serializers.ErrorDetail(error.message, code=error.code) for error in errors]
-            for field, errors in opportunity_reference_errors(cid=cid).items()
+            for field, errors in opportunity_reference_errors(
+                cid=cid, scope=self.context.get("scope", AreaScope.NONE)
+            ).items()
         }
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from ..models import IdempotencyKey, Opportunity
+from ..scopes import AreaScope
 from .opportunities import opportunity_create
 
 logger = logging.getLogger(__name__)
@@ -187,11 +188,13 @@ def opportunity_create_idempotent(
     fingerprint: str,
     data: dict[str, Any],
     represent: Callable[[Opportunity], dict],
+    scope: AreaScope = AreaScope.ALL,
 ) -> IdempotentCreate:
     """Create an opportunity at most once per ``(user, key)``; steps 1 to 3 above.
 
     ``data`` are opportunity_create's arguments; ``represent`` turns the new opportunity
-    into the response body, which is stored with it and replayed to a retry. Raises
+    into the response body, which is stored with it and replayed to a retry; ``scope`` as for
+    opportunity_create. Raises
     IdempotencyInProgress or IdempotencyKeyReused as idempotency_key_claim does. Not one
     transaction on purpose: the claim commits first, the work and its response together.
     """
@@ -202,7 +205,7 @@ def opportunity_create_idempotent(
         )
     try:
         with transaction.atomic():
-            opportunity = opportunity_create(**data)
+            opportunity = opportunity_create(**data, scope=scope)
             body = represent(opportunity)
             # Stored as the JSON text sent; a replay parses and sends it again.
             idempotency_key_complete(claim=claim, status=HTTPStatus.CREATED, body=_json_text(body))

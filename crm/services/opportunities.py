@@ -27,6 +27,7 @@ from ..ids import int_id
 from ..messages import vocabulary_message
 from ..models import Customer, Opportunity
 from ..report_cache import report_cache_invalidate
+from ..scopes import AreaScope
 from .history import change_record, row_values
 
 # --- Opportunities -----------------------------------------------------------------------
@@ -81,13 +82,16 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def opportunity_reference_errors(*, cid: int) -> dict[str, list[ValidationError]]:
+def opportunity_reference_errors(
+    *, cid: int, scope: AreaScope = AreaScope.ALL
+) -> dict[str, list[ValidationError]]:
     """The references a record makes that do not resolve: ``{"cid": [...]}`` or ``{}``.
 
     Apart from the other rules so that an answer with field errors (a body missing most
     fields) can still say that the customer does not exist: one answer names every problem.
+    A customer outside ``scope`` is answered exactly as one that does not exist.
     """
-    if int_id(cid) is not None and Customer.objects.filter(cid=cid).exists():
+    if int_id(cid) is not None and Customer.objects.filter(scope.customer_q(), cid=cid).exists():
         return {}
     return {"cid": [ValidationError(messages.customer_missing(cid), code="does_not_exist")]}
 
@@ -103,12 +107,14 @@ def opportunity_validate(
     probability: int | None = None,
     forecast_category: str | None = None,
     check_customer: bool = True,
+    scope: AreaScope = AreaScope.ALL,
 ) -> dict[str, Any]:
     """Check every rule on a whole record; return the values to store.
 
     The returned dict has the name trimmed and ``probability``/``forecast_category`` filled
     in from the status defaults when they are None. All broken rules are reported at once.
-    ``check_customer=False`` skips the customer lookup (an update that keeps the customer).
+    ``check_customer=False`` skips the customer lookup (an update that keeps the customer);
+    a customer outside ``scope`` is one that does not exist.
     """
     errors: dict[str, list[ValidationError]] = {}
 
@@ -118,7 +124,7 @@ def opportunity_validate(
     if not _is_int(cid):
         fail("cid", ValidationError(messages.INVALID_INTEGER, code="invalid"))
     elif check_customer:
-        for field, problems in opportunity_reference_errors(cid=cid).items():
+        for field, problems in opportunity_reference_errors(cid=cid, scope=scope).items():
             errors.setdefault(field, []).extend(problems)
 
     name, problem = _name_problem(opportunity_name)
@@ -224,9 +230,14 @@ def opportunity_create(
     expected_close_date: datetime.date,
     probability: int | None = None,
     forecast_category: str | None = None,
+    scope: AreaScope = AreaScope.ALL,
 ) -> Opportunity:
-    """Create an opportunity; three queries: customer check, INSERT, read-back."""
+    """Create an opportunity; three queries: customer check, INSERT, read-back.
+
+    A customer outside ``scope`` (the caller's areas) is answered as one that does not exist.
+    """
     values = opportunity_validate(
+        scope=scope,
         cid=cid,
         opportunity_name=opportunity_name,
         product=product,
@@ -272,7 +283,9 @@ def opportunity_version(opportunity: Opportunity) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
 
 
-def opportunity_update_validate(*, opportunity: Opportunity, **changes: Any) -> dict[str, Any]:
+def opportunity_update_validate(
+    *, opportunity: Opportunity, scope: AreaScope = AreaScope.ALL, **changes: Any
+) -> dict[str, Any]:
     """The rule check of opportunity_update, without writing: the values ``changes`` would store.
 
     ``opportunity`` is the stored row the changes apply to. A change of ``status`` that does
@@ -297,12 +310,19 @@ def opportunity_update_validate(*, opportunity: Opportunity, **changes: Any) -> 
         record["probability"] = None
         record["forecast_category"] = None
     record.update(changes)
-    return opportunity_validate(**record, check_customer=record["cid"] != opportunity.customer_id)
+    # A move to a customer outside ``scope`` is refused as a move to one that does not exist.
+    return opportunity_validate(
+        **record, check_customer=record["cid"] != opportunity.customer_id, scope=scope
+    )
 
 
 @transaction.atomic
 def opportunity_update(
-    *, opportunity: Opportunity, expected_versions: Collection[str] | None = None, **changes: Any
+    *,
+    opportunity: Opportunity,
+    expected_versions: Collection[str] | None = None,
+    scope: AreaScope = AreaScope.ALL,
+    **changes: Any,
 ) -> Opportunity:
     """Apply ``changes`` (keys from OPPORTUNITY_WRITABLE_FIELDS) and return the stored result.
 
@@ -312,12 +332,15 @@ def opportunity_update(
     them, OpportunityChanged is raised and nothing changes. A change of ``status`` that
     does not mention ``probability``/``forecast_category`` resets them to the new status's
     defaults; None for either also means "the status default". The same rules as for
-    create apply to the resulting record.
+    create apply to the resulting record. A deal outside ``scope`` (its customer's area, read
+    under the lock) raises Opportunity.DoesNotExist, as a deleted one.
     """
     current = Opportunity.objects.select_for_update().get(oid=opportunity.oid)
+    if not _in_scope(current, scope):
+        raise Opportunity.DoesNotExist(current.oid)
     if expected_versions is not None and opportunity_version(current) not in expected_versions:
         raise OpportunityChanged(current.oid)
-    values = opportunity_update_validate(opportunity=current, **changes)
+    values = opportunity_update_validate(opportunity=current, scope=scope, **changes)
 
     cid = values.pop("cid")
     changed = [field for field, value in values.items() if getattr(current, field) != value]
@@ -344,9 +367,24 @@ def opportunity_update(
     return updated
 
 
+def _in_scope(opportunity: Opportunity, scope: AreaScope) -> bool:
+    # Asked only for a scope of named areas: the lock stays on the opportunity row alone
+    # (FOR UPDATE over a join would lock its customer too), and ALL costs no query.
+    if scope.is_all:
+        return True
+    area = Customer.objects.filter(cid=opportunity.customer_id).values_list("area", flat=True).first()
+    return scope.allows(area)
+
+
 @transaction.atomic
-def opportunity_delete(*, opportunity: Opportunity, expected_versions: Collection[str] | None = None) -> bool:
-    """Delete the opportunity; False when it was already gone (another request deleted it).
+def opportunity_delete(
+    *,
+    opportunity: Opportunity,
+    expected_versions: Collection[str] | None = None,
+    scope: AreaScope = AreaScope.ALL,
+) -> bool:
+    """Delete the opportunity; False when it was already gone (another request deleted it) or is
+    outside ``scope``.
 
     The same version check as opportunity_update, under the same row lock: with
     ``expected_versions`` given and the stored version not among them, OpportunityChanged is
@@ -357,7 +395,7 @@ def opportunity_delete(*, opportunity: Opportunity, expected_versions: Collectio
     current = (
         Opportunity.objects.select_for_update().select_related("customer").filter(oid=opportunity.oid).first()
     )
-    if current is None:
+    if current is None or not scope.allows(current.customer.area):
         return False
     if expected_versions is not None and opportunity_version(current) not in expected_versions:
         raise OpportunityChanged(current.oid)

@@ -7,13 +7,15 @@ from rest_framework.response import Response
 
 from ..pagination import OptInLimitOffsetPagination
 from ..params import FORMAT_PARAM, query_param_errors
+from ..scopes import scope_for
 
 
 class SelectorListMixin:
     """A list whose rows come from a selector that applies the filters itself.
 
     ``list`` checks the paging parameters and the filters together (one 400 names every bad
-    parameter), calls ``selector(filters=..., **selector_kwargs())`` and renders the rows as
+    parameter), calls ``selector(filters=..., scope=<the caller's areas>, **selector_kwargs())``
+    and renders the rows as
     a plain array, or as a page when ``limit``/``offset`` are given.
 
     ``filter_backends``/``filterset_class`` stay declared so the OpenAPI schema documents
@@ -39,7 +41,9 @@ class SelectorListMixin:
             except ValidationError as exc:
                 errors.update(exc.error_dict)
         try:
-            rows = self.selector(filters=request.query_params, **self.selector_kwargs())
+            rows = self.selector(
+                filters=request.query_params, scope=scope_for(request.user), **self.selector_kwargs()
+            )
         except ValidationError as exc:
             errors.update(exc.error_dict)
         if errors:

@@ -10,6 +10,7 @@ from ..models import Customer
 from ..openapi import customers as schemas
 from ..pagination import KeysetPagination
 from ..rendering import PreEncodedJSONRenderer, encode_rows
+from ..scopes import scope_for
 from ..selectors import customer_get, customer_list
 from ..serializers import CUSTOMER_FIELDS, CustomerSerializer, customer_rows_to_dicts
 from .common import MethodCheckedFirst, QueryParamsChecked, SelectorListMixin
@@ -45,7 +46,8 @@ class CustomerViewSet(MethodCheckedFirst, QueryParamsChecked, SelectorListMixin,
         )
 
     def retrieve(self, request, cid=None):
-        customer = customer_get(cid=cid)
+        # Outside the caller's areas: the same 404 as a customer that does not exist.
+        customer = customer_get(cid=cid, scope=scope_for(request.user))
         if customer is None:
             raise NotFound("No customer with this cid.")
         return Response(CustomerSerializer(customer).data)

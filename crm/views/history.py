@@ -15,6 +15,7 @@ from ..filters import ChangeFilter, OpportunityHistoryParams, OpportunityStagesP
 from ..models import Change, Opportunity
 from ..openapi import history as schemas
 from ..permissions import ModelPermissions
+from ..scopes import scope_for
 from ..selectors import change_feed_page, opportunity_history, opportunity_stages
 from ..serializers import (
     ChangeFeedQuerySerializer,
@@ -65,7 +66,7 @@ class OpportunityHistoryView(_HistoryView):
     def get(self, request, oid: str):
         params = _params(request, HistoryQuerySerializer, self.filterset_class)
         size = params["page_size"]
-        entries = opportunity_history(oid=oid)
+        entries = opportunity_history(oid=oid, scope=scope_for(request.user))
         after = params.get("cursor")
         page = list((entries if after is None else entries.filter(id__gt=after))[: size + 1])
         if not page and (after is None or not entries.exists()):
@@ -87,7 +88,7 @@ class OpportunityStagesView(_HistoryView):
 
     def get(self, request, oid: str):
         _params(request, serializers.Serializer, self.filterset_class)
-        stages = opportunity_stages(oid=oid)
+        stages = opportunity_stages(oid=oid, scope=scope_for(request.user))
         if stages is None:
             raise NotFound(NOT_RECORDED)
         return Response(StageSerializer(stages, many=True).data)
@@ -107,7 +108,10 @@ class ChangeFeedView(MethodCheckedFirst, GenericAPIView):
     def get(self, request):
         params = _params(request, ChangeFeedQuerySerializer, self.filterset_class)
         entries, next_position = change_feed_page(
-            position=params["position"], limit=params["page_size"], filters=request.query_params
+            position=params["position"],
+            limit=params["page_size"],
+            filters=request.query_params,
+            scope=scope_for(request.user),
         )
         next_url = replace_query_param(request.build_absolute_uri(), "position", next_position)
         return Response({"next": next_url, "results": ChangeSerializer(entries, many=True).data})

@@ -23,6 +23,7 @@ from ..openapi import opportunities as schemas
 from ..pagination import KeysetPagination
 from ..permissions import ModelPermissions, view_permission
 from ..rendering import JSONStream, PreEncodedJSONRenderer, stream_rows, stream_walk
+from ..scopes import scope_for
 from ..selectors import (
     customer_get,
     opportunity_get,
@@ -142,7 +143,8 @@ class OpportunityViewSet(
     selector = staticmethod(opportunity_list)
 
     def _get(self, oid: str) -> Opportunity:
-        opportunity = opportunity_get(oid=oid)
+        # Outside the caller's areas: the same 404 as an oid that does not exist.
+        opportunity = opportunity_get(oid=oid, scope=scope_for(self.request.user))
         if opportunity is None:
             raise NotFound("No opportunity with this oid.")
         return opportunity
@@ -153,10 +155,11 @@ class OpportunityViewSet(
 
     def create(self, request):
         key = _idempotency_key(request)
-        serializer = OpportunityInputSerializer(data=request.data)
+        scope = scope_for(request.user)
+        serializer = OpportunityInputSerializer(data=request.data, context={"scope": scope})
         serializer.is_valid(raise_exception=True)
         if key is None:
-            opportunity = opportunity_create(**serializer.validated_data)
+            opportunity = opportunity_create(**serializer.validated_data, scope=scope)
             return self._created(request, _represent(opportunity), etag=_etag(opportunity))
 
         fingerprint = idempotency_request_fingerprint(
@@ -169,6 +172,7 @@ class OpportunityViewSet(
                 fingerprint=fingerprint,
                 data=serializer.validated_data,
                 represent=_represent,
+                scope=scope,
             )
         except IdempotencyInProgress:
             raise Conflict("A request with this Idempotency-Key is still in progress; retry later.") from None
@@ -193,7 +197,8 @@ class OpportunityViewSet(
 
     def update(self, request, oid=None, partial=False):
         opportunity = self._get(oid)
-        serializer = OpportunityInputSerializer(data=request.data, partial=partial)
+        scope = scope_for(request.user)
+        serializer = OpportunityInputSerializer(data=request.data, partial=partial, context={"scope": scope})
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         if not partial:
@@ -202,7 +207,7 @@ class OpportunityViewSet(
             changes.setdefault("forecast_category", None)
         try:
             opportunity = opportunity_update(
-                opportunity=opportunity, expected_versions=_if_match_versions(request), **changes
+                opportunity=opportunity, expected_versions=_if_match_versions(request), scope=scope, **changes
             )
         except OpportunityChanged:
             raise PreconditionFailed() from None
@@ -216,7 +221,9 @@ class OpportunityViewSet(
     def destroy(self, request, oid=None):
         try:
             deleted = opportunity_delete(
-                opportunity=self._get(oid), expected_versions=_if_match_versions(request)
+                opportunity=self._get(oid),
+                expected_versions=_if_match_versions(request),
+                scope=scope_for(request.user),
             )
         except OpportunityChanged:
             raise PreconditionFailed() from None
@@ -239,7 +246,7 @@ class CustomerOpportunityListView(
     selector = staticmethod(opportunity_list)
 
     def get(self, request, cid: str):
-        self.customer = customer_get(cid=cid)
+        self.customer = customer_get(cid=cid, scope=scope_for(request.user))
         if self.customer is None:
             raise NotFound("No customer with this cid.")
         return self.list(request)

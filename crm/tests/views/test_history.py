@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from crm.choices import Status
 from crm.models import Change, Opportunity
+from crm.scopes import AreaScope
 from crm.services import opportunity_update, write_context
 from crm.tests.factories import CustomerFactory, OpportunityFactory, UserFactory
 
@@ -347,7 +348,7 @@ def committed_deals(transactional_db):
 def _poll(position: int) -> tuple[list[int], int]:
     from crm.selectors import change_feed_page
 
-    entries, next_position = change_feed_page(position=position, limit=1000)
+    entries, next_position = change_feed_page(scope=AreaScope.ALL, position=position, limit=1000)
     return [e.id for e in entries], next_position
 
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from crm.models import Opportunity
 from crm.rendering import stream_rows, stream_walk
+from crm.scopes import AreaScope
 from crm.selectors import opportunity_list
 from crm.serializers import (
     OPPORTUNITY_COLUMNS,
@@ -55,14 +56,19 @@ def varied():
 
 
 def _serialized() -> list[dict]:
-    return [dict(row) for row in OpportunitySerializer(opportunity_list(), many=True).data]
+    return [dict(row) for row in OpportunitySerializer(opportunity_list(scope=AreaScope.ALL), many=True).data]
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 2, 250])
 def test_streamed_rows_equal_the_serializer_across_chunks(varied, chunk_rows):
     """Whatever the chunk size, the chunks join into exactly the serializer's JSON."""
     body = b"".join(
-        stream_rows(opportunity_list(), OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, chunk_rows=chunk_rows)
+        stream_rows(
+            opportunity_list(scope=AreaScope.ALL),
+            OPPORTUNITY_COLUMNS,
+            opportunity_rows_to_dicts,
+            chunk_rows=chunk_rows,
+        )
     )
     assert orjson.loads(body) == _serialized()
 
@@ -72,7 +78,10 @@ def test_a_walk_in_index_order_equals_the_serializer_across_chunks(varied, chunk
     """Keyset chunks of any size (ties on the close date included) join into the serializer's JSON."""
     OpportunityFactory.create_batch(4, customer_id=3, expected_close_date=datetime.date(2025, 5, 5))
     chunks = stream_walk(
-        opportunity_list(), OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, chunk_rows=chunk_rows
+        opportunity_list(scope=AreaScope.ALL),
+        OPPORTUNITY_COLUMNS,
+        opportunity_rows_to_dicts,
+        chunk_rows=chunk_rows,
     )
     assert orjson.loads(b"".join(chunks)) == _serialized()
 
@@ -115,7 +124,9 @@ def test_the_list_in_an_order_no_index_has_streams_too(reader, varied):
     response = reader.get(LIST_URL, {"ordering": "customer_name"})
     assert response.streaming
     body = response.json()
-    expected = OpportunitySerializer(opportunity_list(filters={"ordering": "customer_name"}), many=True).data
+    expected = OpportunitySerializer(
+        opportunity_list(scope=AreaScope.ALL, filters={"ordering": "customer_name"}), many=True
+    ).data
     assert body == [dict(row) for row in expected]
 
 
@@ -131,7 +142,7 @@ def test_another_request_may_run_before_a_stream_is_read(reader, varied):
 
 def test_the_plain_mapping_equals_the_serializer_for_one_opportunity(varied):
     """The detail and write answers use a plain mapping: the same JSON as the serializer."""
-    for opportunity in opportunity_list():
+    for opportunity in opportunity_list(scope=AreaScope.ALL):
         assert orjson.loads(orjson.dumps(opportunity_to_dict(opportunity))) == dict(
             OpportunitySerializer(opportunity).data
         )
