@@ -109,7 +109,7 @@ def test_the_fast_encoding_equals_the_row_function(varied, chunk_rows):
     assert opportunity_rows_to_json([]) == b"[]"
     body = b"".join(
         stream_walk(
-            opportunity_list(),
+            opportunity_list(scope=AreaScope.ALL),
             OPPORTUNITY_COLUMNS,
             opportunity_rows_to_dicts,
             chunk_rows=chunk_rows,
