@@ -1,4 +1,5 @@
-"""Area scopes through every entity endpoint: who sees which rows, and 404 exactly as for a missing one.
+"""Area scopes through every entity endpoint and the reports: who sees which rows, and 404 exactly as
+for a missing one.
 
 Four callers: a reader granted France, an editor granted UK, a reader of all areas, and an
 editor with no grant at all. The data holds a customer in France, the UK and Germany each, and
@@ -11,12 +12,14 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from crm.choices import Area, fiscal_year_of
 from crm.models import Customer, Opportunity
 from crm.scopes import AreaScope
 from crm.selectors import customer_list, opportunity_list
@@ -323,3 +326,50 @@ def test_a_scoped_list_is_one_query_with_the_area_condition(world):
     assert len(captured) == 3
     page_sql = captured.captured_queries[-1]["sql"]
     assert "France" in page_sql or "%s" in page_sql
+
+
+# --- Reports (the forecast, data quality, snapshots, movement; crm/tests/views/test_report_scopes.py
+# has each in depth) ---------------------------------------------------------------------------
+REPORT_PERIOD = {"fiscal_year": 2025, "as_of": "2024-12-15"}
+# The FY2025 targets of the world above: a total has one only when each of its areas has one.
+TOTAL_TARGETS = {"fr_reader": "12000.00", "uk_editor": "24000.00", "all_reader": None, "nobody": None}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_reports_are_the_callers_areas(world, caller, capsys):
+    """The forecast, snapshots and movement have rows for the caller's areas only, each the ALL
+    answer's row, and totals over them; the data-quality report counts the caller's rows only."""
+    client, everyone = world[caller], world["all_reader"]
+    areas = Area.values if caller == "all_reader" else [a for a in Area.values if a in VISIBLE_AREAS[caller]]
+
+    forecast = client.get(reverse("api:forecast"), REPORT_PERIOD).json()
+    all_rows = {
+        row["area"]: row for row in everyone.get(reverse("api:forecast"), REPORT_PERIOD).json()["areas"]
+    }
+    assert forecast["areas"] == [all_rows[area] for area in areas]
+    assert forecast["total"]["target"] == TOTAL_TARGETS[caller]
+    assert Decimal(forecast["total"]["actuals_to_date"]) == sum(
+        (Decimal(all_rows[area]["actuals_to_date"]) for area in areas), Decimal(0)
+    )
+
+    quality = {
+        rule["id"]: rule["count"]
+        for rule in client.get(reverse("api:data-quality"), REPORT_PERIOD).json()["rules"]
+    }
+    legacy = caller == "all_reader"
+    assert (quality["customer.area_unknown"], quality["revenue.actuals_area_unknown"]) == (
+        (2, 1) if legacy else (0, 0)
+    )
+
+    call_command("snapshot_forecast", "--fiscal-year", "2025", "--as-of", "2024-12-15")
+    capsys.readouterr()
+    snapshots = client.get(reverse("api:forecast-snapshots"), {"fiscal_year": 2025}).json()
+    assert [row["area"] for row in snapshots] == ([*areas, "Total"] if areas else [])
+
+    today = datetime.date.today()
+    window = {"fiscal_year": fiscal_year_of(today), "from": today.isoformat(), "to": today.isoformat()}
+    movement = client.get(reverse("api:forecast-movement"), window).json()
+    all_movement = {
+        row["area"]: row for row in everyone.get(reverse("api:forecast-movement"), window).json()["areas"]
+    }
+    assert movement["areas"] == [all_movement[area] for area in areas]

@@ -14,6 +14,8 @@ from http import HTTPStatus
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -184,6 +186,20 @@ def test_forecast_of_a_caller_without_areas_reads_no_crm_table(callers, data, dj
     with django_assert_num_queries(1):  # the token
         response = client.get(reverse("api:forecast"), PERIOD)
     assert response.json()["areas"] == []
+
+
+@pytest.mark.parametrize("url_name", ["api:forecast", "api:data-quality", "api:forecast-movement"])
+def test_a_scoped_report_costs_the_queries_of_the_all_one(settings, callers, moves, url_name):
+    """France only asks the database as often as ALL does: the scope sits inside the same queries."""
+    settings.REPORT_CACHE_SECONDS = 0
+    params = MOVEMENT if url_name == "api:forecast-movement" else PERIOD
+    counts = {}
+    for name in ("all_reader", "fr_reader"):
+        callers[name].get(reverse("api:me"))  # the caller's access, cached from here on
+        with CaptureQueriesContext(connection) as queries:
+            assert callers[name].get(reverse(url_name), params).status_code == HTTPStatus.OK
+        counts[name] = len(queries)
+    assert counts["fr_reader"] == counts["all_reader"]
 
 
 @pytest.mark.parametrize("url_name", ["api:forecast", "api:data-quality"])
