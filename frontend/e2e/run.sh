@@ -25,7 +25,7 @@ unset MYSQL_HOST MYSQL_DB MYSQL_USER MYSQL_PASSWORD
 rm -f "$DB"
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py create_crm_tables >/dev/null
-"$PY" manage.py load_demo_data >/dev/null
+"$PY" manage.py load_demo_data --history >/dev/null
 
 E2E_USER="e2e-editor"
 E2E_PASSWORD="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(16))')"

@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from crm.choices import DEFAULT_FORECAST_CATEGORY, DEFAULT_PROBABILITY, Area, Product, Status
-from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.services import forecast_snapshot_take, opportunity_create, opportunity_update
 
 SEED = 20241215
 CUSTOMERS_PER_AREA = 55
@@ -327,10 +328,90 @@ def build_revenue(rng: random.Random) -> tuple[list[RevenueActual], list[Revenue
     return actuals, targets
 
 
+# The worked example of docs/forecast.md ("Pipeline movement"): five changes to Swiss deals,
+# each (day, opportunity name or None for a new deal, the change).
+HISTORY = [
+    (datetime.date(2024, 12, 2), "Payroll expansion - Aare Treuhand AG", {"status": Status.CLOSED_WON}),
+    (
+        datetime.date(2024, 12, 4),
+        "Accounting rollout - Rigi Treuhand GmbH",
+        {"expected_close_date": datetime.date(2025, 7, 15)},
+    ),
+    (
+        datetime.date(2024, 12, 6),
+        "Expenses rollout - Aare Versicherungen GmbH",
+        {"est_monthly_revenue": Decimal("1800.00")},
+    ),
+    (
+        datetime.date(2024, 12, 9),
+        None,
+        {
+            "cid": 3001,
+            "opportunity_name": "Payroll pilot - Rigi Bau SA",
+            "product": Product.PAYROLL,
+            "status": Status.PROPOSAL,
+            "est_monthly_revenue": Decimal("2000.00"),
+            "expected_close_date": datetime.date(2025, 3, 31),
+        },
+    ),
+    (
+        datetime.date(2024, 12, 11),
+        "Expenses renewal - Limmat Uhren AG",
+        {"expected_close_date": datetime.date(2025, 2, 28)},
+    ),
+]
+# A forecast snapshot (FY2025) is stored for every day of this span, after that day's changes.
+SNAPSHOT_DAYS = (datetime.date(2024, 12, 1), datetime.date(2024, 12, 13))
+
+
+def _dated(day: datetime.date, oid: str, after_entry: int) -> int:
+    """Date the entries written since ``after_entry`` and the deal's row at noon (UTC) of ``day``."""
+    at = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+    Change.objects.filter(id__gt=after_entry).update(at=at)
+    Opportunity.objects.filter(oid=oid).update(updated_at=at)
+    return Change.objects.order_by("-id").values_list("id", flat=True).first() or after_entry
+
+
+def replay_history() -> tuple[int, int]:
+    """The worked example's changes through the services, each dated on its day, with a forecast
+    snapshot per day: (changes made, snapshots stored). Nothing when the history has entries."""
+    if Change.objects.exists():
+        return 0, 0
+    changes = snapshots = 0
+    last_entry = 0
+    day, last_day = SNAPSHOT_DAYS
+    while day <= last_day:
+        for when, name, values in HISTORY:
+            if when != day:
+                continue
+            with transaction.atomic():
+                if name is None:
+                    oid = opportunity_create(**values).oid
+                else:
+                    deal = Opportunity.objects.get(opportunity_name=name)
+                    oid = opportunity_update(opportunity=deal, **values).oid
+                last_entry = _dated(day, oid, last_entry)
+            changes += 1
+        snapshots += forecast_snapshot_take(fiscal_year=2025, as_of=day).created
+        day += datetime.timedelta(days=1)
+    return changes, snapshots
+
+
 class Command(BaseCommand):
     help = "Load the IntraSoft demo dataset (December 2024). Inserts missing rows only; safe to run again."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--history",
+            action="store_true",
+            help=(
+                "Also make the five changes of the movement's worked example (docs/forecast.md), dated "
+                "2024-12-02 to 12-11, and store a FY2025 forecast snapshot per day from 12-01 to 12-13. "
+                "Only into an empty change history."
+            ),
+        )
+
+    def handle(self, *args, history=False, **options):
         rng = random.Random(SEED)
         customers = build_customers(rng)
         opportunities = build_opportunities(rng, customers)
@@ -361,3 +442,10 @@ class Command(BaseCommand):
             if any(counts.values())
             else "Demo data already loaded; nothing changed."
         )
+        if history:
+            changes, snapshots = replay_history()
+            self.stdout.write(
+                f"Demo history: {changes} changes (2024-12-02 to 12-11), {snapshots} forecast snapshots."
+                if changes or snapshots
+                else "Demo history: the change history is not empty; nothing added."
+            )

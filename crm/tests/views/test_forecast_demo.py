@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
+from crm.models import Change, ForecastSnapshot
 from crm.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,48 @@ def test_worked_example_steps_quote_the_documented_switzerland_row():
     ]
 
     assert _worked_example_figures() == [str(switzerland[f]) for f in fields]
+
+
+API_DOC = Path(settings.BASE_DIR) / "docs" / "api.md"
+
+
+def _documented_exchange(request: str) -> tuple[int, dict]:
+    """The status and JSON body docs/api.md prints under ``request``."""
+    text = API_DOC.read_text(encoding="utf-8")
+    block = re.search(re.escape(request) + r"\n(\d{3}) [^\n]*\n(\{.*?\})\n", text)
+    assert block, f"docs/api.md lost its example of {request}"
+    return int(block.group(1)), json.loads(block.group(2))
+
+
+def test_demo_history_gives_the_documented_movement_and_a_snapshot_per_day(api_client):
+    """load_demo_data --history: the movement docs/api.md prints, its 400 for an early from, 13 snapshots."""
+    # given
+    call_command("load_demo_data", "--history")
+    api_client.force_authenticate(
+        UserFactory(permissions=["crm.view_opportunity", "crm.view_revenueactual", "crm.view_revenuetarget"])
+    )
+
+    # when / then
+    for query in (
+        "fiscal_year=2025&from=2024-12-02&to=2024-12-13",
+        "fiscal_year=2025&from=2024-11-01&to=2024-12-13",
+    ):
+        status, body = _documented_exchange(f"GET /api/forecast/movement?{query}")
+        response = api_client.get(f"{reverse('api:forecast-movement')}?{query}")
+        assert (response.status_code, response.json()) == (status, body)
+    snapshots = api_client.get(
+        reverse("api:forecast-snapshots"), {"fiscal_year": 2025, "area": "Switzerland"}
+    )
+    assert snapshots.status_code == HTTPStatus.OK
+    series = [(row["as_of"], row["weighted_pipeline"]) for row in snapshots.json()]
+    assert [day for day, _ in series] == [f"2024-12-{day:02}" for day in range(1, 14)]
+    # The day before the first change and the day after the last: the movement's start and end.
+    assert (series[0][1], series[-1][1]) == ("39085.00", "44875.00")
+
+
+def test_demo_history_is_added_once():
+    """A second --history run finds the history it wrote and adds nothing."""
+    call_command("load_demo_data", "--history")
+    counts = (Change.objects.count(), ForecastSnapshot.objects.count())
+    call_command("load_demo_data", "--history")
+    assert (Change.objects.count(), ForecastSnapshot.objects.count()) == counts
