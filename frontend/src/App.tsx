@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { csrfToken } from "./api";
 import { CustomersPage } from "./pages/Customers";
 import { ForecastPage } from "./pages/Forecast";
+import { MovementPage } from "./pages/Movement";
 import { OpportunitiesPage } from "./pages/Opportunities";
 import { vocabularyQuery } from "./queries";
 
@@ -10,6 +11,7 @@ const PAGES = [
   { hash: "#/customers", label: "Customers" },
   { hash: "#/opportunities", label: "Opportunities" },
   { hash: "#/forecast", label: "Forecast" },
+  { hash: "#/movement", label: "Movement" },
 ] as const;
 
 // Hash routes: Django serves one index.html at "/" and never has to know the app's pages.
@@ -49,6 +51,8 @@ export function App() {
           <OpportunitiesPage vocabulary={vocabulary.data} />
         ) : route === "#/forecast" ? (
           <ForecastPage />
+        ) : route === "#/movement" ? (
+          <MovementPage />
         ) : (
           <CustomersPage vocabulary={vocabulary.data} />
         )}

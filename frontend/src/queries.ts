@@ -94,5 +94,25 @@ export function forecastQuery(period: Period) {
   });
 }
 
+export type MovementWindow = { fiscal_year: number; from: string; to: string };
+
+/** The movement with each bucket's deals (detail=true): the page lists them when a bar is clicked. */
+export function movementQuery(window: MovementWindow) {
+  return queryOptions({
+    queryKey: ["forecast", "movement", window],
+    queryFn: ({ signal }) =>
+      call(client.GET("/api/forecast/movement", { params: { query: { ...window, detail: true } }, signal })),
+  });
+}
+
+/** Every stored snapshot row (each area and the total) of a fiscal year, oldest first. */
+export function snapshotsQuery(fiscal_year: number) {
+  return queryOptions({
+    queryKey: ["forecast", "snapshots", { fiscal_year }],
+    queryFn: ({ signal }) =>
+      call(client.GET("/api/forecast/snapshots", { params: { query: { fiscal_year } }, signal })),
+  });
+}
+
 /** What a new opportunity changes: every opportunity list and the forecast's pipeline. */
 export const AFTER_OPPORTUNITY_WRITE = [["opportunities"], ["forecast"]] as const;

@@ -1,7 +1,7 @@
 import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { Forecast, ForecastRow } from "../api";
+import type { Forecast, ForecastRow, ForecastSnapshot } from "../api";
 import { mockApi, renderWithQuery } from "../test-utils";
 import { ForecastPage } from "./Forecast";
 
@@ -36,7 +36,7 @@ function forecast(fiscal_year: number, as_of: string): Forecast {
 
 describe("ForecastPage", () => {
   it("charts target, actuals and projection per area and states each gap in words", async () => {
-    mockApi(() => [200, forecast(2025, "2024-12-15")]);
+    mockApi((url) => [200, url.pathname.endsWith("/snapshots") ? [] : forecast(2025, "2024-12-15")]);
     const { container } = renderWithQuery(<ForecastPage />);
 
     expect(await screen.findByText("FY2025 (July 2024 – June 2025), as of 2024-12-15.")).toBeTruthy();
@@ -59,10 +59,12 @@ describe("ForecastPage", () => {
   it("starts from the server's default period and asks for the year chosen, as of its default date", async () => {
     const calls = mockApi((url) => [
       200,
-      forecast(
-        Number(url.searchParams.get("fiscal_year") ?? 2025),
-        url.searchParams.get("as_of") ?? "2024-12-15",
-      ),
+      url.pathname.endsWith("/snapshots")
+        ? []
+        : forecast(
+            Number(url.searchParams.get("fiscal_year") ?? 2025),
+            url.searchParams.get("as_of") ?? "2024-12-15",
+          ),
     ]);
     renderWithQuery(<ForecastPage />);
     const year = await screen.findByLabelText<HTMLInputElement>("Fiscal year");
@@ -76,7 +78,48 @@ describe("ForecastPage", () => {
     await user.click(screen.getByRole("button", { name: "Show" }));
 
     expect(await screen.findByText(/^FY2026/)).toBeTruthy();
-    expect(calls.map((c) => c.url.search)).toEqual(["", "?fiscal_year=2026"]);
+    const forecasts = calls.filter((c) => c.url.pathname === "/api/forecast");
+    expect(forecasts.map((c) => c.url.search)).toEqual(["", "?fiscal_year=2026"]);
+  });
+
+  it("draws each area's projected total from the stored daily forecasts as a line", async () => {
+    const snap = (area: string, as_of: string, projected: string): ForecastSnapshot => ({
+      ...row(area, null, "0.00", projected),
+      fiscal_year: 2025,
+      as_of,
+      taken_at: `${as_of}T06:00:00Z`,
+    });
+    const calls = mockApi((url) => [
+      200,
+      url.pathname.endsWith("/snapshots")
+        ? [
+            snap("France", "2024-12-01", "900000.00"),
+            snap("UK", "2024-12-01", "100000.00"),
+            snap("Total", "2024-12-01", "1000000.00"),
+            snap("France", "2024-12-02", "910000.00"),
+            snap("UK", "2024-12-02", "120000.00"),
+            snap("Total", "2024-12-02", "1030000.00"),
+          ]
+        : forecast(2025, "2024-12-15"),
+    ]);
+    const { container } = renderWithQuery(<ForecastPage />);
+
+    expect(await screen.findByText("Projected total per area, day by day")).toBeTruthy();
+    const points = (area: string) =>
+      [...container.querySelectorAll(`[data-line="${area}"] circle`)].map((c) => c.textContent);
+    expect(points("France")).toEqual(["France, 2024-12-01: 900,000", "France, 2024-12-02: 910,000"]);
+    expect(points("UK")).toEqual(["UK, 2024-12-01: 100,000", "UK, 2024-12-02: 120,000"]);
+    expect(container.querySelector('[data-line="Total"]')).toBeNull();
+    expect(calls.find((c) => c.url.pathname === "/api/forecast/snapshots")?.url.search).toBe(
+      "?fiscal_year=2025",
+    );
+  });
+
+  it("says when no daily forecast is stored yet", async () => {
+    mockApi((url) => [200, url.pathname.endsWith("/snapshots") ? [] : forecast(2025, "2024-12-15")]);
+    renderWithQuery(<ForecastPage />);
+
+    expect(await screen.findByText(/No daily forecast of FY2025 is stored yet/)).toBeTruthy();
   });
 
   it("shows the server's message for a refused period", async () => {

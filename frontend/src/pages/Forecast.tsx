@@ -1,10 +1,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import type { ForecastRow } from "../api";
+import type { ForecastRow, ForecastSnapshot } from "../api";
 import { BarChart, type Series } from "../components/BarChart";
+import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Problem";
 import { formatMoney } from "../format";
-import { forecastQuery, type Period } from "../queries";
+import { forecastQuery, snapshotsQuery, type Period } from "../queries";
 
 const SERIES: Series[] = [
   { key: "target", label: "Target", color: "#adb5bd" },
@@ -22,6 +23,52 @@ function Gap({ row }: { row: ForecastRow }) {
     <span className={gap > 0 ? "short" : "ahead"}>
       {gap > 0 ? `${formatMoney(row.gap_to_target)} short` : `${formatMoney(String(-gap))} ahead`}
     </span>
+  );
+}
+
+// One line per area, in the order the snapshots list them (the forecast's area order).
+const LINE_COLORS = ["#1f6feb", "#2da44e", "#bf8700", "#8250df", "#cf222e", "#1b7c83"];
+
+/** The stored daily forecasts as points: each area's projected total per day. */
+export function snapshotLines(
+  rows: ForecastSnapshot[],
+  total: string,
+): { series: Series[]; points: Point[] } {
+  const areas = [...new Set(rows.map((r) => r.area))].filter((a) => a !== total);
+  const byDay = new Map<string, Point>();
+  for (const row of rows) {
+    if (row.area === total) continue;
+    const point = byDay.get(row.as_of) ?? { day: row.as_of, values: {} };
+    point.values[row.area] = Number(row.projected_total);
+    byDay.set(row.as_of, point);
+  }
+  return {
+    series: areas.map((area, i) => ({ key: area, label: area, color: LINE_COLORS[i % LINE_COLORS.length] })),
+    points: [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)),
+  };
+}
+
+function SnapshotSeries({ fiscalYear, total }: { fiscalYear: number; total: string }) {
+  const snapshots = useQuery(snapshotsQuery(fiscalYear));
+  if (snapshots.isPending) return <Loading what="the stored daily forecasts" />;
+  if (snapshots.isError) return <Problem error={snapshots.error} onRetry={() => void snapshots.refetch()} />;
+  if (snapshots.data.length === 0) {
+    return (
+      <p className="hint">
+        No daily forecast of FY{fiscalYear} is stored yet (manage.py snapshot_forecast stores one a day).
+      </p>
+    );
+  }
+  const { series, points } = snapshotLines(snapshots.data, total);
+  return (
+    <>
+      <h3>Projected total per area, day by day</h3>
+      <LineChart
+        title={`Projected total per area in the stored daily forecasts of FY${fiscalYear}, ${points[0].day} to ${points[points.length - 1].day}`}
+        series={series}
+        points={points}
+      />
+    </>
   );
 }
 
@@ -90,6 +137,7 @@ export function ForecastPage() {
               },
             }))}
           />
+          <SnapshotSeries fiscalYear={data.fiscal_year} total={data.total.area} />
           <div className="table-wrap">
             <table>
               <caption className="visually-hidden">Forecast per area</caption>
