@@ -203,5 +203,64 @@ step("the forecast charts target, actuals and projection per area", async () => 
   assert.ok((await page.locator("figure.chart rect[data-series='actuals_to_date']").count()) === 5);
   assert.ok((await page.locator("figure.chart rect[data-series='projected_total']").count()) === 5);
   assert.equal(await page.getByRole("rowheader", { name: "Total" }).count(), 1);
+  // The demo history stores a FY2025 snapshot per day from 2024-12-01 to 12-13: one point each.
+  await page.getByText("Projected total per area, day by day").waitFor();
+  assert.equal(await page.locator("[data-line]").count(), 5);
+  assert.equal(await page.locator("[data-line='Switzerland'] circle").count(), 13);
+  assert.equal(
+    await page.locator("[data-line='Switzerland'] circle").first().getAttribute("data-day"),
+    "2024-12-01",
+  );
   await shoot("forecast");
+});
+
+step("the movement page explains Switzerland's change with a waterfall and lists a bar's deals", async () => {
+  await page.getByRole("link", { name: "Movement" }).click();
+  await page.getByRole("heading", { name: "Pipeline movement" }).waitFor();
+  await page.getByLabel("Fiscal year").fill("2025");
+  await page.getByLabel("From", { exact: true }).fill("2024-12-02");
+  await page.getByLabel("To", { exact: true }).fill("2024-12-13");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page
+    .getByText("FY2025: the pipeline when 2024-12-02 began and when 2024-12-13 ended.", { exact: false })
+    .waitFor();
+
+  // docs/forecast.md's worked example, drawn: start, the buckets, end (weighted pipeline).
+  const swiss = page.getByRole("group", { name: /^Switzerland: Weighted pipeline/ });
+  const labels = await swiss
+    .locator("[data-bar]")
+    .evaluateAll((bars) => bars.map((b) => b.getAttribute("aria-label")));
+  assert.deepEqual(labels, [
+    "start: 39,085",
+    "new: +3,000",
+    "deleted: 0",
+    "won: +6,100",
+    "lost: 0",
+    "slipped: −7,170",
+    "pulled in: +2,660",
+    "increased: +1,200",
+    "decreased: 0",
+    "unexplained: 0",
+    "end: 44,875",
+  ]);
+  await swiss.getByRole("button", { name: "won: +6,100" }).locator("rect").click();
+  const deals = page.getByRole("table", { name: "Switzerland: deals won" });
+  await deals.getByRole("rowheader", { name: "Payroll expansion - Aare Treuhand AG" }).waitFor();
+  assert.equal(await deals.locator("tbody tr").count(), 1);
+
+  await page.getByLabel("Measure").selectOption({ label: "Open deals (count)" });
+  await page
+    .getByRole("group", { name: /^Switzerland: Open deals/ })
+    .getByRole("img", { name: "end: 6" })
+    .waitFor();
+  await page.getByLabel("Measure").selectOption({ label: "Weighted pipeline" });
+  await shoot("movement");
+
+  // Before the history's first entry: the API's message names the first day it can answer.
+  await page.getByLabel("From", { exact: true }).fill("2024-11-01");
+  await page.getByRole("button", { name: "Show" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /from must be 2024-12-02 or later/);
+  await shoot("movement-error");
 });
