@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
@@ -29,6 +29,7 @@ from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Impor
 from crm.imports.export import workbook_export
 from crm.imports.layout import TABLES
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.scopes import scope_for
 from crm.serializers import CUSTOMER_FIELDS
 
 # --- CSV export (shared by every list) ----------------------------------------------------
@@ -153,7 +154,7 @@ class ServiceWriteMixin:
     service checks again under its row lock) rolls the page's transaction back and says why.
     """
 
-    def service_write(self, form, change: bool):
+    def service_write(self, request, form, change: bool):
         """Write through the service; return the stored row. Raise ValidationError when refused."""
         raise NotImplementedError
 
@@ -161,9 +162,13 @@ class ServiceWriteMixin:
         if change and not form.changed_data:
             return
         try:
-            stored = self.service_write(form, change)
+            stored = self.service_write(request, form, change)
         except ValidationError as exc:
             raise _SaveRefused from exc
+        except ObjectDoesNotExist:
+            # Deleted, or moved out of the staff user's areas, since the page was read.
+            gone = ValidationError(f"this {self.opts.verbose_name} no longer exists.")
+            raise _SaveRefused from gone
         for field in self.model._meta.concrete_fields:
             setattr(obj, field.attname, getattr(stored, field.attname))
         obj._state.adding = False
@@ -279,7 +284,7 @@ class CustomerAdmin(
         # The cid is the customer's identity (opportunities point at it): set once, on add.
         return ("cid",) if obj is not None else ()
 
-    def service_write(self, form, change):
+    def service_write(self, request, form, change):
         if change:
             return services.customer_update(customer=form.instance, **form.service_values())
         return services.customer_create(**form.service_values())
@@ -401,24 +406,29 @@ class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, ScopedA
     def customer_area(self, obj):
         return obj.customer.area
 
-    def service_write(self, form, change):
-        # The service checks the rules again (an update under the row lock) and writes.
+    def service_write(self, request, form, change):
+        # The service checks the rules again (an update under the row lock) and writes, within
+        # the staff user's areas (a customer moved out of them meanwhile is one that is gone).
+        scope = scope_for(request.user)
         if change:
-            return services.opportunity_update(opportunity=form.instance, **form.service_values())
-        return services.opportunity_create(**form.service_values())
+            return services.opportunity_update(
+                opportunity=form.instance, scope=scope, **form.service_values()
+            )
+        return services.opportunity_create(scope=scope, **form.service_values())
 
     def save_related(self, request, form, formsets, change):
         # No many-to-many field and no inline on this page: nothing is saved besides the row.
         pass
 
     def delete_model(self, request, obj):
-        services.opportunity_delete(opportunity=obj)
+        services.opportunity_delete(opportunity=obj, scope=scope_for(request.user))
 
     def delete_queryset(self, request, queryset):
         # The bulk "delete selected" action: one service call per row, so a rule added to
         # opportunity_delete later applies here too.
+        scope = scope_for(request.user)
         for opportunity in queryset:
-            services.opportunity_delete(opportunity=opportunity)
+            services.opportunity_delete(opportunity=opportunity, scope=scope)
 
 
 # --- Revenue ------------------------------------------------------------------------------
@@ -512,7 +522,7 @@ class RevenueAdminMixin(
     def get_readonly_fields(self, request, obj=None):
         return self.form.key if obj is not None else ()
 
-    def service_write(self, form, change):
+    def service_write(self, request, form, change):
         values = form.service_values()
         stored, action = self.upsert(**values)
         # Not what the form checked: another user added the key, or deleted the row, meanwhile.

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from crm import services
 from crm.choices import Area, Product, Status
 from crm.imports.models import ImportRun
 from crm.models import AreaGrant, Change, Customer, Opportunity, RevenueActual, RevenueTarget
@@ -424,3 +425,25 @@ def test_a_staff_user_who_may_change_users_sees_no_grants_on_their_pages(data):
     page = staff.get(reverse("admin:auth_user_change", args=[staff.user.pk]))
     assert page.status_code == HTTPStatus.OK
     assert not any(f.formset.model is AreaGrant for f in page.context["inline_admin_formsets"])
+
+
+def test_a_deal_gone_from_the_scope_since_the_page_was_read_is_not_saved(data, monkeypatch):
+    """The service refuses an update outside the scope as a deleted row: the page says so, writes nothing."""
+
+    def update_outside_the_scope(*, opportunity, scope, **changes):
+        # What opportunity_update answers when the customer moved out of the scope meanwhile.
+        assert scope == scope_for(client.user)
+        raise Opportunity.DoesNotExist(opportunity.oid)
+
+    client = _staff(areas=["France"])
+    monkeypatch.setattr(services, "opportunity_update", update_outside_the_scope)
+    before = list(Opportunity.objects.order_by("oid").values())
+    url = reverse("admin:crm_opportunity_change", args=["a" * 32])
+
+    response = client.post(url, _opportunity_post(9001), follow=True)
+
+    assert response.redirect_chain == [(url, HTTPStatus.FOUND)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Not saved, the data changed meanwhile: this opportunity no longer exists."
+    ]
+    assert list(Opportunity.objects.order_by("oid").values()) == before
