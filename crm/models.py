@@ -356,6 +356,19 @@ class ForecastSnapshot(models.Model):
 # --- Area grants (project-owned, managed) ----------------------------------------------
 
 
+def holder_cascade(collector, field, sub_objs, using):
+    """Django's CASCADE without its first step on MySQL, which nulls a nullable key before the
+    delete (MySQL cannot defer constraint checks): a grant with neither holder breaks
+    ``crm_area_grant_one_holder``. The grants are deleted before their holder instead."""
+    collector.collect(
+        sub_objs,
+        source=field.remote_field.model,
+        source_attr=field.name,
+        nullable=False,
+        fail_on_restricted=False,
+    )
+
+
 class AreaGrant(models.Model):
     """One area, or every area (``all``), granted to a user or to a group: what they may see
     and change (crm/scopes.py). A user's areas are the union of their own grants and their
@@ -364,12 +377,12 @@ class AreaGrant(models.Model):
 
     AREA_CHOICES = [*Area.choices, (ALL_AREAS, "All areas")]
 
-    # CASCADE: a grant means nothing without its holder.
+    # A grant means nothing without its holder: deleted with it (holder_cascade, not CASCADE).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="area_grants"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=holder_cascade, related_name="area_grants"
     )
     group = models.ForeignKey(
-        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="area_grants"
+        "auth.Group", null=True, blank=True, on_delete=holder_cascade, related_name="area_grants"
     )
     area = models.CharField(max_length=32, choices=AREA_CHOICES)
 

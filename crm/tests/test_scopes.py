@@ -213,6 +213,19 @@ def test_a_deleted_group_and_a_deactivated_user_are_seen_at_once(reader):
 
 
 @pytest.mark.django_db
+def test_deleting_a_user_or_a_group_deletes_their_grants():
+    """A holder's delete takes its grants with it, on MySQL too (which cannot defer the one-holder check)."""
+    group = Group.objects.create(name="France team")
+    area_grants_set(scope=AreaScope.of(["France"]), group=group)
+    user = UserFactory(areas=["UK", "Germany"])
+    kept = UserFactory(areas=["UK"])
+    assert AreaGrant.objects.count() == 4
+    user.delete()
+    group.delete()
+    assert list(AreaGrant.objects.values_list("user", "group", "area")) == [(kept.pk, None, "UK")]
+
+
+@pytest.mark.django_db
 def test_a_login_does_not_invalidate_the_cache(reader, client, django_assert_num_queries):
     """A session login stamps last_login only; other users' entries stay warm."""
     UserFactory(username="staff", is_staff=True)
