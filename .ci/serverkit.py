@@ -183,19 +183,31 @@ class PrivateMariaDB:
             # mariadbd drops to the mysql user, which must be able to reach its files.
             shutil.chown(self.tmp, "mysql", "mysql")
 
-    def install(self) -> None:
-        subprocess.run(
-            [
-                shutil.which("mariadb-install-db") or "mariadb-install-db",
-                "--no-defaults",
-                f"--datadir={self.datadir}",
-                "--skip-test-db",
-                *self.user_args,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    def install(self, attempts: int = 3) -> None:
+        # mariadb-install-db now and then exits 1 on a loaded machine with a half-made data
+        # directory (seen twice in a row, then not again): start afresh, and say why at the end.
+        for attempt in range(1, attempts + 1):
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            done = subprocess.run(
+                [
+                    shutil.which("mariadb-install-db") or "mariadb-install-db",
+                    "--no-defaults",
+                    f"--datadir={self.datadir}",
+                    "--skip-test-db",
+                    *self.user_args,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if done.returncode == 0:
+                return
+            if attempt == attempts:
+                raise RuntimeError(
+                    f"mariadb-install-db failed {attempts} times (exit {done.returncode}):\n"
+                    + (done.stdout + done.stderr)[-2000:]
+                )
+            time.sleep(1)
 
     def start(self) -> None:
         mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
