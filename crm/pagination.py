@@ -29,7 +29,8 @@ MAX_LIMIT = 1000
 # deeper, a client walks with ``cursor`` (constant cost per page) instead.
 MAX_OFFSET = 10_000
 # The cursors this API issues are signed sort keys of indexed columns, well under this; the bound
-# keeps a request line within what gunicorn accepts (4094 bytes), so a long one is a 400, not a 414.
+# keeps a request line within what gunicorn accepts (limit_request_line), so a long one is a 400,
+# not a 414.
 MAX_CURSOR_LENGTH = 512
 # Used when only ``offset`` (or only ``cursor``) is given.
 DEFAULT_LIMIT = 100

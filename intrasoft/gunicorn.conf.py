@@ -23,6 +23,10 @@ worker_class = "gthread" if threads > 1 else "sync"
 _db_wait = int(os.environ.get("DB_CONNECT_TIMEOUT", "5")) + int(os.environ.get("DB_READ_TIMEOUT", "30"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", str(_db_wait + 10)))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# A request line up to gunicorn's largest bound (8190 bytes, default 4094), so a long query
+# string of repeated or oversized parameters reaches the API and gets its 400 naming the
+# parameter rather than gunicorn's bare 414; load balancers allow longer lines still.
+limit_request_line = 8190
 # Longer than a typical load balancer's idle timeout is wrong; shorter wastes handshakes.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 
