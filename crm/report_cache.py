@@ -18,19 +18,17 @@ an answer computed for one set of areas is never served to a caller of another, 
 France-only reader cannot get the answer an ALL reader left in the cache, nor the reverse.
 """
 
-import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 
+from .generations import Generation
 from .scopes import AreaScope
 
 T = TypeVar("T")
 
-_GENERATION_KEY = "crm:reports:generation"
+_GENERATION = Generation("crm:reports:generation")
 
 
 def report_key(name: str, scope: AreaScope, params: tuple) -> str:
@@ -47,34 +45,9 @@ def report_cached(name: str, params: tuple, compute: Callable[[], T], *, scope: 
     if timeout <= 0:
         return compute()
     key = report_key(name, scope, params)
-    # One round trip: the current generation and the stored answer with its generation.
-    found = cache.get_many([_GENERATION_KEY, key])
-    generation = found.get(_GENERATION_KEY)
-    stored = found.get(key)
-    if generation is not None and stored is not None and stored[0] == generation:
-        return stored[1]
-    if generation is None:
-        generation = uuid.uuid4().hex
-        # add(): a generation another worker has just set wins over this one.
-        if not cache.add(_GENERATION_KEY, generation, timeout=None):
-            generation = cache.get(_GENERATION_KEY, generation)
-    # Computed after the generation was read: a write that commits meanwhile starts a new
-    # generation, so this answer, possibly from before the write, is never served for it.
-    answer = compute()
-    cache.set(key, (generation, answer), timeout=timeout)
-    return answer
-
-
-def _new_generation() -> None:
-    cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    return _GENERATION.cached(key, timeout, compute)
 
 
 def report_cache_invalidate() -> None:
-    """Start a new generation now and again when the current transaction commits.
-
-    Now: a read later in the same transaction must not get the answer from before the write.
-    At commit: an answer another request computed meanwhile, from the data as it was before
-    this commit, must not survive it.
-    """
-    _new_generation()
-    transaction.on_commit(_new_generation)
+    """Start a new generation now and again when the current transaction commits."""
+    _GENERATION.invalidate()

@@ -21,16 +21,14 @@ fills ModelBackend's per-object permission caches from it, so DRF's permission c
 the admin use it alike, for token and session users.
 """
 
-import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Q, Value
 
 from .choices import ALL_AREAS, Area
+from .generations import Generation
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ class Access:
     scope: AreaScope
 
 
-_GENERATION_KEY = "crm:access:generation"
+_GENERATION = Generation("crm:access:generation")
 
 
 def user_access(user) -> Access:
@@ -146,20 +144,7 @@ def _access_cached(user) -> Access:
         return access_load(user)
     # The superuser flag is in the key: it decides the permissions (every one, for a superuser).
     key = f"crm:access:{user.pk}:{int(user.is_superuser)}"
-    found = cache.get_many([_GENERATION_KEY, key])
-    generation = found.get(_GENERATION_KEY)
-    stored = found.get(key)
-    if generation is not None and stored is not None and stored[0] == generation:
-        return stored[1]
-    if generation is None:
-        generation = uuid.uuid4().hex
-        if not cache.add(_GENERATION_KEY, generation, timeout=None):
-            generation = cache.get(_GENERATION_KEY, generation)
-    # Loaded after the generation was read: a change committed meanwhile starts a new one,
-    # so this entry, possibly from before it, is never used after it.
-    access = access_load(user)
-    cache.set(key, (generation, access), timeout=timeout)
-    return access
+    return _GENERATION.cached(key, timeout, lambda: access_load(user))
 
 
 def access_load(user) -> Access:
@@ -193,15 +178,10 @@ def access_load(user) -> Access:
     )
 
 
-def _new_generation() -> None:
-    cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-
-
 def access_cache_invalidate() -> None:
     """Start a new generation now (for reads later in this transaction) and at commit (for
     entries other requests loaded meanwhile from the data as it was before)."""
-    _new_generation()
-    transaction.on_commit(_new_generation)
+    _GENERATION.invalidate()
 
 
 # --- Invalidation: every change that can alter someone's access -------------------------------
