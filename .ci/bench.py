@@ -3,6 +3,7 @@
     python .ci/bench.py                                   # SQLite; MySQL too when MYSQL_HOST is set
     python .ci/bench.py --opportunities 1000000 --customers 100000 --backends mysql
     python .ci/bench.py --sections pages,forecast --repeat 3
+    python .ci/bench.py --backends mysql --opportunities 1000000 --buffer-pool 2G
     python .ci/bench.py --backends mysql --opportunities 1000000 --generate-only \
         --keep-db test_intrasoft_NAME_1m
 
@@ -12,6 +13,12 @@ tables, generates the rows in SQL (``benchdata.py``), starts gunicorn with the p
 settings (``serverkit.py``, shared with the fuzz, drill and load runs), and runs the sections
 (``benchsections.py``) in a child process whose Django settings point at that database.
 Every figure is printed with the floor it is compared with and the ratio to it.
+
+``--buffer-pool SIZE`` runs the MySQL backend on a private MariaDB server of this machine
+(its own data directory and port, removed afterwards) whose InnoDB buffer pool has that
+size, instead of on the server ``MYSQL_HOST`` names: a server's default 128 MiB holds a
+third of a million-row opportunity table, where RDS gives the buffer pool three quarters of
+the instance's memory, so the figures would measure the disk more than the service.
 
 ``--generate-only`` stops after loading the data; with ``--keep-db NAME`` the database stays
 for measuring by hand (``MYSQL_DB=NAME python manage.py shell`` ...).
@@ -32,6 +39,7 @@ import benchdata
 from serverkit import (
     PYTHON,
     ROOT,
+    PrivateMariaDB,
     base_env,
     create_database,
     drop_database,
@@ -67,16 +75,25 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--keep-db", metavar="NAME", help="MySQL: use and keep this database (test_intrasoft*)."
     )
+    parser.add_argument(
+        "--buffer-pool",
+        metavar="SIZE",
+        help="MySQL: a private MariaDB server with this InnoDB buffer pool (e.g. 2G), not MYSQL_HOST.",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.customers = args.customers or max(args.opportunities // 10, 1)
+    if args.buffer_pool and args.keep_db:
+        parser.error("--keep-db keeps a database on MYSQL_HOST's server; the private server is removed")
     unknown = set(args.sections.split(",")) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     return args
 
 
-def backend_env(backend: str, args: argparse.Namespace) -> dict[str, str] | None:
+def backend_env(
+    backend: str, args: argparse.Namespace, private: PrivateMariaDB | None = None
+) -> dict[str, str] | None:
     if backend == "sqlite":
         path = ROOT / "var" / "bench" / "bench.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +104,15 @@ def backend_env(backend: str, args: argparse.Namespace) -> dict[str, str] | None
             del env[name]
         return env
     if backend == "mysql":
+        if private:
+            # The private server has no accounts (loopback only): any user name will do.
+            return mysql_env(
+                "test_intrasoft_bench",
+                MYSQL_HOST="127.0.0.1",
+                MYSQL_PORT=str(private.port),
+                MYSQL_USER="bench",
+                MYSQL_PASSWORD="",
+            )
         if not os.environ.get("MYSQL_HOST"):
             return None
         # Beside this checkout's test database, so two checkouts on one server never collide.
@@ -186,6 +212,8 @@ def child(options: str) -> None:
 
 def print_table(results: list[dict], args: argparse.Namespace) -> None:
     print(f"\n{args.opportunities} opportunities, {args.customers} customers; best of {args.repeat} runs")
+    if getattr(args, "mysql_server", None):
+        print(args.mysql_server)
     print(f"{'backend':<8} {'section':<10} {'figure':<58} {'ms':>10} {'floor ms':>10} {'ratio':>8}  note")
     for r in results:
         ms = f"{r['seconds'] * 1000:10.1f}" if r["seconds"] is not None else " " * 10
@@ -201,11 +229,32 @@ def main(argv: list[str]) -> int:
         child(args.child)
         return 0
     results = []
-    for backend in [b for b in args.backends.split(",") if b]:
-        env = backend_env(backend, args)
+    backends = [b for b in args.backends.split(",") if b]
+    private = None
+    if args.buffer_pool and "mysql" in backends:
+        pool = f"--innodb-buffer-pool-size={args.buffer_pool}"
+        private = PrivateMariaDB(_free_port(), extra_args=(pool,), prefix="intrasoft-bench-")
+        private.install()
+        private.start()
+        log(f"mysql: a private MariaDB on port {private.port}")
+    try:
+        return _run(backends, args, private, results)
+    finally:
+        if private:
+            private.cleanup()
+
+
+def _run(backends: list[str], args: argparse.Namespace, private, results: list[dict]) -> int:
+    for backend in backends:
+        env = backend_env(backend, args, private)
         if env is None:
             log(f"skipping {backend}: no MySQL configured (set MYSQL_HOST etc.)")
             continue
+        if env.get("MYSQL_DB"):
+            # The figures depend on it: a buffer pool smaller than the table measures the disk.
+            version, pool = mysql_query(env, "SELECT VERSION(), @@innodb_buffer_pool_size")[0]
+            args.mysql_server = f"MySQL server {version}, InnoDB buffer pool {pool / 2**20:.0f} MiB"
+            log(f"mysql: {args.mysql_server}")
         try:
             results += run_backend(backend, env, args)
         finally:
