@@ -10,12 +10,13 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from ..models import IdempotencyKey, Opportunity
 from ..scopes import AreaScope
-from .opportunities import opportunity_create
+from .opportunities import opportunity_create, opportunity_reference_errors
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,10 @@ def opportunity_create_idempotent(
     """
     claim = idempotency_key_claim(user=user, key=key, fingerprint=fingerprint)
     if claim.is_replay:
+        if not scope.is_all and (errors := opportunity_reference_errors(cid=data["cid"], scope=scope)):
+            # The caller has lost the customer's area since: answered as a first request would
+            # be now (the customer does not exist for them), not with what it saw then.
+            raise ValidationError(errors)
         return IdempotentCreate(
             status=claim.replay_status, body=json.loads(claim.replay_body), opportunity=None
         )

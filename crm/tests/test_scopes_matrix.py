@@ -8,6 +8,7 @@ two with legacy spellings of France (``france``, ``France ``) that belong to no 
 """
 
 import datetime
+import io
 from decimal import Decimal
 from http import HTTPStatus
 
@@ -259,6 +260,35 @@ def test_create_for_a_customer_outside_the_scope_is_the_400_of_a_missing_custome
                 },
             )
     assert Opportunity.objects.count() == before + len(VISIBLE_CIDS[caller])
+
+
+def test_a_keyed_retry_after_the_area_was_taken_away_is_the_400_of_a_missing_customer(world):
+    """A retry with the same Idempotency-Key replays the first 201 only while the caller still has
+    the customer's area: once it is taken away the retry is answered as a fresh request would be
+    (400 naming cid), and when it is given back the stored 201 is replayed, nothing created twice."""
+    client = world["uk_editor"]
+
+    def post():
+        return client.post(
+            reverse("api:opportunity-list"), _new_deal(2), format="json", HTTP_IDEMPOTENCY_KEY="retry-1"
+        )
+
+    first = post()
+    assert first.status_code == HTTPStatus.CREATED
+    before = Opportunity.objects.count()
+
+    call_command("crm_access", user="uk_editor", role="editor", areas="France", stdout=io.StringIO())
+    refused = post()
+    assert (refused.status_code, refused.json()["errors"]) == (
+        HTTPStatus.BAD_REQUEST,
+        [{"code": "does_not_exist", "detail": "Customer 2 does not exist.", "attr": "cid"}],
+    )
+
+    call_command("crm_access", user="uk_editor", role="editor", areas="UK", stdout=io.StringIO())
+    replayed = post()
+    assert (replayed.status_code, replayed.json()) == (HTTPStatus.CREATED, first.json())
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert Opportunity.objects.count() == before
 
 
 @pytest.mark.parametrize("caller", CALLERS)
