@@ -71,6 +71,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"Any of {', '.join(SECTIONS)}.")
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs per figure; the fastest counts.")
     parser.add_argument("--creates", type=int, default=100, help="Sequential creates/updates per timed run.")
+    parser.add_argument(
+        "--history", action="store_true", help="Also one recorded change per opportunity (crm_changes)."
+    )
     parser.add_argument("--generate-only", action="store_true", help="Load the data, run nothing.")
     parser.add_argument(
         "--keep-db", metavar="NAME", help="MySQL: use and keep this database (test_intrasoft*)."
@@ -161,7 +164,11 @@ def run_backend(backend: str, env: dict[str, str], args: argparse.Namespace) -> 
         connection = connect(env)
         try:
             benchdata.generate(
-                connection, customers=args.customers, opportunities=args.opportunities, log=log
+                connection,
+                customers=args.customers,
+                opportunities=args.opportunities,
+                history=args.history,
+                log=log,
             )
         finally:
             connection.close()

@@ -14,6 +14,11 @@ product spellings, a zero revenue, probabilities and categories that disagree wi
 contracts that end before they start. Revenue actuals (to November 2024, with one month
 missing for one area) and targets (FY2022-FY2027) complete the four tables.
 
+``history`` adds one recorded change per opportunity (its creation, as the workbook import
+would have recorded it), one in about fifty dated a day before the deal's last update, so
+the data-quality report finds deals "updated after their last recorded change" among a
+history as large as the table.
+
 Used by ``.ci/bench.py`` (``--generate-only --keep-db NAME`` loads a database and keeps it).
 Takes a DB-API connection (MySQLdb or sqlite3); the four tables must exist and be empty.
 """
@@ -241,6 +246,26 @@ def opportunity_select(sql: _Sql, customers: int) -> str:
     )
 
 
+def history_insert(sql: _Sql) -> str:
+    """One "created" entry per opportunity, in oid order, with its feed position already given.
+
+    The entry's time is the deal's created_at, except where two hex digits of the oid's hashed
+    part fall below 05 (about one deal in fifty): there it is a day earlier than the deal's
+    updated_at, as when another tool changed the deal without recording it.
+    """
+    outside = "SUBSTR(o.oid, 11, 2) < '05'"
+    at = f"CASE WHEN {outside} THEN {sql.add_days_to('o.updated_at', '-1')} ELSE o.created_at END"
+    if sql.vendor == "sqlite":
+        # Django stores SQLite datetimes as text with the time: date() alone would drop it.
+        at = f"CASE WHEN {outside} THEN datetime(o.updated_at, '-1 day') ELSE o.created_at END"
+    return (
+        "INSERT INTO crm_changes (position, entity, entity_key, cid, area, action, changes, actor, "
+        "source, at) SELECT ROW_NUMBER() OVER (ORDER BY o.oid), 'opportunity', o.oid, o.cid, c.area, "
+        f"'created', '{{}}', NULL, 'import', {at} "
+        "FROM crm_opportunities o JOIN customer c ON c.cid = o.cid"
+    )
+
+
 def _months(first: datetime.date, last: datetime.date):
     month = first
     while month <= last:
@@ -270,9 +295,10 @@ def generate(
     customers: int,
     opportunities: int,
     batch: int = BATCH,
+    history: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, float]:
-    """Fill the four (empty) tables; return the seconds each table took."""
+    """Fill the four (empty) tables, and the change history if asked; return the seconds each took."""
     vendor = vendor_of(connection)
     sql = _Sql(vendor)
     cursor = connection.cursor()
@@ -306,9 +332,15 @@ def generate(
     )
     connection.commit()
     timings["revenue"] = time.perf_counter() - start
+    if history:
+        start = time.perf_counter()
+        cursor.execute(history_insert(sql))
+        connection.commit()
+        timings["crm_changes"] = time.perf_counter() - start
+        log(f"crm_changes: {opportunities} rows in {timings['crm_changes']:.1f}s")
     if vendor != "sqlite":
         cursor.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
         # Fresh statistics, as a table that grew over years would have.
-        cursor.execute("ANALYZE TABLE customer, crm_opportunities")
+        cursor.execute("ANALYZE TABLE customer, crm_opportunities, crm_changes")
         cursor.fetchall()
     return timings

@@ -66,7 +66,8 @@ FIGURES = [
     ("writes", "feed: floor, GET /api/changes?page_size=100 at position 0"),
     ("writes", "feed: GET /api/changes?page_size=100 at the last page"),
 ]
-SMALL = ["--opportunities", "300", "--customers", "30", "--repeat", "1", "--creates", "2"]
+# --history: the generated change history (one entry per deal) is read by the data-quality report.
+SMALL = ["--opportunities", "300", "--customers", "30", "--repeat", "1", "--creates", "2", "--history"]
 MEASURED = re.compile(
     r"^\s+(?P<ms>\d+\.\d)(?:\s+(?P<floor>\d+\.\d)\s+(?P<ratio>\d+\.\d\dx))?(?:\s+(?P<note>.*))?$"
 )
