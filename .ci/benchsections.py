@@ -85,8 +85,13 @@ class Bench:
         _, self.editor_token = api_user_ensure(
             username="bench-editor", group=EDITORS_GROUP, areas=AreaScope.ALL
         )
+        # A reader granted one area: every request of theirs carries the scope's condition.
+        _, france_token = api_user_ensure(
+            username="bench-reader-france", group=READERS_GROUP, areas=AreaScope.of(["France"])
+        )
         # A 503 (database read timeout) is an answer to report, not an exception to stop at.
         self.reader = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {self.reader_token}")
+        self.france_reader = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {france_token}")
         self.editor = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {self.editor_token}")
 
     @property
@@ -350,6 +355,11 @@ def pages_section(bench: Bench) -> None:
         url = f"/api/opportunities?{query}&{size}"
         seconds = bench.best_of(lambda url=url: bench.get(bench.reader, url))
         bench.add(f"GET {label}, first 50", seconds, floor, f"?{query}&{size}")
+        if label == "area=France" and not cursor_missing:
+            # The same rows through the scope instead of the filter: the same plan, the same cost.
+            url = f"/api/opportunities?page_size={PAGE}"
+            seconds = bench.best_of(lambda url=url: bench.get(bench.france_reader, url))
+            bench.add("GET first 50, France-only reader (area scope)", seconds, floor, f"?{size}")
 
 
 # --- The unpaged list -------------------------------------------------------------------------
@@ -517,6 +527,17 @@ def forecast_section(bench: Bench) -> None:
         bench.best_of(lambda: bench.get(bench.reader, f"/api/data-quality?{params}"), before=clear),
         cold,
         "ratio to the cold forecast",
+    )
+    # A reader of one area: the scope's condition inside the same queries (crm/scopes.py).
+    france = bench.best_of(lambda: bench.get(bench.france_reader, f"/api/forecast?{params}"), before=clear)
+    bench.add(
+        "GET /api/forecast, France-only reader, cold", france, cold, "ratio to the all-areas cold forecast"
+    )
+    bench.add(
+        "GET /api/data-quality, France-only reader, cold",
+        bench.best_of(lambda: bench.get(bench.france_reader, f"/api/data-quality?{params}"), before=clear),
+        france,
+        "ratio to the France-only cold forecast",
     )
 
 
