@@ -124,7 +124,8 @@ class Opportunity(models.Model):
         max_length=16, choices=ForecastCategory.choices, null=True, blank=True
     )
     expected_close_date = models.DateField(db_index=True)
-    # Timestamps come from the database clock (DEFAULT CURRENT_TIMESTAMP(6)); writes read them back.
+    # Timestamps come from the database clock (DEFAULT CURRENT_TIMESTAMP(6)): a create reads it
+    # with its customer check and stores that reading, an update sets Now() and reads it back.
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(db_default=Now(), editable=False)
 

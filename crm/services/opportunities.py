@@ -96,6 +96,19 @@ def opportunity_reference_errors(
     return {"cid": [ValidationError(messages.customer_missing(cid), code="does_not_exist")]}
 
 
+def _customer_read(cid: int, scope: AreaScope) -> Customer | None:
+    """The customer ``cid`` if it is in ``scope``, with ``database_now``: the database clock's
+    reading, the value the timestamp columns' DEFAULT would take in this transaction.
+
+    One query: a create needs the customer for its rule, its representation and its history
+    entry's area, and with the clock read here it stores its timestamps itself, so nothing is
+    read back after the INSERT (MySQL has no RETURNING).
+    """
+    if int_id(cid) is None:
+        return None
+    return Customer.objects.filter(scope.customer_q(), cid=cid).annotate(database_now=Now()).first()
+
+
 def opportunity_validate(
     *,
     cid: int,
@@ -116,7 +129,37 @@ def opportunity_validate(
     ``check_customer=False`` skips the customer lookup (an update that keeps the customer);
     a customer outside ``scope`` is one that does not exist.
     """
+    values, _ = _validated(
+        cid=cid,
+        opportunity_name=opportunity_name,
+        product=product,
+        status=status,
+        est_monthly_revenue=est_monthly_revenue,
+        expected_close_date=expected_close_date,
+        probability=probability,
+        forecast_category=forecast_category,
+        check_customer=check_customer,
+        scope=scope,
+    )
+    return values
+
+
+def _validated(
+    *,
+    cid,
+    opportunity_name,
+    product,
+    status,
+    est_monthly_revenue,
+    expected_close_date,
+    probability,
+    forecast_category,
+    check_customer: bool,
+    scope: AreaScope,
+) -> tuple[dict[str, Any], Customer | None]:
+    """opportunity_validate's values, and the customer it read (``_customer_read``; None unchecked)."""
     errors: dict[str, list[ValidationError]] = {}
+    customer = None
 
     def fail(field: str, error: ValidationError) -> None:
         errors.setdefault(field, []).append(error)
@@ -124,8 +167,9 @@ def opportunity_validate(
     if not _is_int(cid):
         fail("cid", ValidationError(messages.INVALID_INTEGER, code="invalid"))
     elif check_customer:
-        for field, problems in opportunity_reference_errors(cid=cid, scope=scope).items():
-            errors.setdefault(field, []).extend(problems)
+        customer = _customer_read(cid, scope)
+        if customer is None:
+            fail("cid", ValidationError(messages.customer_missing(cid), code="does_not_exist"))
 
     name, problem = _name_problem(opportunity_name)
     if problem:
@@ -188,7 +232,7 @@ def opportunity_validate(
 
     if errors:
         raise ValidationError(errors)
-    return {
+    values = {
         "cid": cid,
         "opportunity_name": name,
         "product": product,
@@ -198,6 +242,7 @@ def opportunity_validate(
         "forecast_category": forecast_category,
         "expected_close_date": expected_close_date,
     }
+    return values, customer
 
 
 def _opportunity_read(oid: str) -> Opportunity:
@@ -232,11 +277,13 @@ def opportunity_create(
     forecast_category: str | None = None,
     scope: AreaScope = AreaScope.ALL,
 ) -> Opportunity:
-    """Create an opportunity; three queries: customer check, INSERT, read-back.
+    """Create an opportunity; three queries: the customer (with the database clock), INSERT,
+    the history INSERT.
 
     A customer outside ``scope`` (the caller's areas) is answered as one that does not exist.
+    The returned opportunity carries its customer, and the timestamps as stored.
     """
-    values = opportunity_validate(
+    values, customer = _validated(
         scope=scope,
         cid=cid,
         opportunity_name=opportunity_name,
@@ -246,9 +293,15 @@ def opportunity_create(
         expected_close_date=expected_close_date,
         probability=probability,
         forecast_category=forecast_category,
+        check_customer=True,
     )
-    oid = uuid.uuid4().hex
-    opportunity = Opportunity(oid=oid, customer_id=values.pop("cid"), **values)
+    del values["cid"]
+    # The database's clock, as DEFAULT CURRENT_TIMESTAMP(6) would set it: stored explicitly,
+    # so the values are known without reading the row back.
+    now = customer.database_now
+    opportunity = Opportunity(
+        oid=uuid.uuid4().hex, customer=customer, created_at=now, updated_at=now, **values
+    )
     try:
         # force_insert: one INSERT, no "does this oid exist" SELECT first.
         opportunity.save(force_insert=True)
@@ -260,10 +313,9 @@ def opportunity_create(
         if not _is_foreign_key_violation(exc):
             raise
         raise _customer_missing_error(cid) from exc
-    created = _opportunity_read(oid)
-    change_record(instance=created, before=None)
+    change_record(instance=opportunity, before=None)
     report_cache_invalidate()
-    return created
+    return opportunity
 
 
 def opportunity_version(opportunity: Opportunity) -> str:

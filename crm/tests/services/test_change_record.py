@@ -222,12 +222,15 @@ def test_an_update_of_a_deleted_opportunity_records_nothing(proposal):
 
 @pytest.mark.parametrize("write", ["create", "update"])
 def test_a_database_error_after_the_write_rolls_back_the_write_and_records_nothing(proposal, customer, write):
-    """The read-back fails after the INSERT/UPDATE: the error propagates; rows and history as before."""
+    """A statement after the INSERT/UPDATE fails (a create's history INSERT, an update's read-back):
+    the error propagates; rows and history as before."""
     before = list(Opportunity.objects.values())
-    failing_read = mock.patch(
-        "crm.services.opportunities._opportunity_read", side_effect=DatabaseError("gone")
-    )
-    with failing_read, pytest.raises(DatabaseError):
+    if write == "create":
+        failing = mock.patch.object(Change.objects, "create", side_effect=DatabaseError("gone"))
+    else:
+        read_back = "crm.services.opportunities._opportunity_read"
+        failing = mock.patch(read_back, side_effect=DatabaseError("gone"))
+    with failing, pytest.raises(DatabaseError):
         if write == "create":
             values = {
                 **BODY,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from crm.choices import ForecastCategory, Product, Status
@@ -53,13 +54,20 @@ def _statements(captured) -> list[str]:
     ]
 
 
-def test_create_stores_the_row_and_reads_back_database_timestamps(customer):
-    """A valid create inserts one row with a uuid4 hex oid, timestamps set by the database."""
+def _database_now():
+    return Customer.objects.annotate(now=Now()).values_list("now", flat=True).first()
+
+
+def test_create_stores_the_row_with_timestamps_from_the_database_clock(customer):
+    """A valid create inserts one row with a uuid4 hex oid, timestamps from the database clock
+    (created and updated alike), returned as stored."""
     # given
     assert Opportunity.objects.count() == 0
+    before = _database_now()
     # when
     opportunity = opportunity_create(**_valid(customer, opportunity_name="  Payroll roll-out  "))
     # then
+    assert before <= opportunity.created_at == opportunity.updated_at <= _database_now()
     assert re.fullmatch(r"[0-9a-f]{32}", opportunity.oid)
     stored = Opportunity.objects.get()
     assert stored.oid == opportunity.oid
@@ -77,15 +85,16 @@ def test_create_stores_the_row_and_reads_back_database_timestamps(customer):
     assert stored.expected_close_date == CLOSE
     assert opportunity.created_at == stored.created_at is not None
     assert opportunity.updated_at == stored.updated_at is not None
-    # The read-back carries the customer for the API representation: no further query.
+    # The customer read by the check comes with it, for the API representation: no further query.
     assert opportunity.customer.customer_name == "Société Générale"
 
 
-def test_create_takes_four_queries(customer):
-    """Customer check, INSERT, read-back with the customer, history INSERT: four, whatever the data."""
+def test_create_takes_three_queries(customer):
+    """The customer with the database clock, INSERT, history INSERT: three, whatever the data;
+    nothing is read back."""
     with CaptureQueriesContext(connection) as captured:
         opportunity_create(**_valid(customer))
-    assert _statements(captured.captured_queries) == ["SELECT", "INSERT", "SELECT", "INSERT"]
+    assert _statements(captured.captured_queries) == ["SELECT", "INSERT", "INSERT"]
 
 
 @pytest.mark.parametrize(
@@ -243,12 +252,12 @@ def test_non_ascii_names_round_trip_intact(customer, name):
 
 
 def test_a_failure_after_the_insert_leaves_nothing(customer, monkeypatch):
-    """If anything fails after the INSERT, the transaction rolls the row back."""
+    """If anything fails after the INSERT (its history entry), the transaction rolls the row back."""
 
-    def fail(oid):
-        raise RuntimeError("read-back failed")
+    def fail(**kwargs):
+        raise RuntimeError("history entry failed")
 
-    monkeypatch.setattr(opportunity_services, "_opportunity_read", fail)
+    monkeypatch.setattr(opportunity_services, "change_record", fail)
     with pytest.raises(RuntimeError):
         opportunity_create(**_valid(customer))
     assert Opportunity.objects.count() == 0
@@ -262,14 +271,14 @@ def test_a_customer_deleted_between_check_and_insert_is_a_cid_error(customer, mo
     file lock taken by the check keeps any other connection from deleting the customer.)
     """
     # given: the customer is deleted right after the rules were checked
-    real_validate = opportunity_services.opportunity_validate
+    real_validate = opportunity_services._validated
 
     def validate_then_delete(**kwargs):
-        values = real_validate(**kwargs)
+        checked = real_validate(**kwargs)
         Customer.objects.filter(cid=customer.cid).delete()
-        return values
+        return checked
 
-    monkeypatch.setattr(opportunity_services, "opportunity_validate", validate_then_delete)
+    monkeypatch.setattr(opportunity_services, "_validated", validate_then_delete)
     # when
     with pytest.raises(ValidationError) as excinfo:
         opportunity_create(**_valid(customer))
