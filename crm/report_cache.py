@@ -49,5 +49,5 @@ def report_cached(name: str, params: tuple, compute: Callable[[], T], *, scope: 
 
 
 def report_cache_invalidate() -> None:
-    """Start a new generation now and again when the current transaction commits."""
+    """End the current generation for this transaction and for everyone at its commit (crm/generations.py)."""
     _GENERATION.invalidate()
