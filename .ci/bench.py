@@ -3,7 +3,7 @@
     python .ci/bench.py                                   # SQLite; MySQL too when MYSQL_HOST is set
     python .ci/bench.py --opportunities 1000000 --customers 100000 --backends mysql
     python .ci/bench.py --sections pages,forecast --repeat 3
-    python .ci/bench.py --backends mysql --opportunities 1000000 --buffer-pool 2G
+    python .ci/bench.py --backends mysql --opportunities 1000000 --buffer-pool 2G --cache redis
     python .ci/bench.py --backends mysql --opportunities 1000000 --generate-only \
         --keep-db test_intrasoft_NAME_1m
 
@@ -20,6 +20,11 @@ size, instead of on the server ``MYSQL_HOST`` names: a server's default 128 MiB 
 third of a million-row opportunity table, where RDS gives the buffer pool three quarters of
 the instance's memory, so the figures would measure the disk more than the service.
 
+``--cache redis`` keeps the rate-limit counters and the other shared state in a private
+redis-server, as a deployment of more than one server does (docs/operations.md, "Shared
+state in Redis"); the default is the database cache that one server runs with, which costs
+every request a few statements on the primary, one of them a write.
+
 ``--generate-only`` stops after loading the data; with ``--keep-db NAME`` the database stays
 for measuring by hand (``MYSQL_DB=NAME python manage.py shell`` ...).
 """
@@ -29,17 +34,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import benchdata
 from serverkit import (
     PYTHON,
     ROOT,
     PrivateMariaDB,
+    PrivateRedis,
     base_env,
     create_database,
     drop_database,
@@ -82,6 +91,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--buffer-pool",
         metavar="SIZE",
         help="MySQL: a private MariaDB server with this InnoDB buffer pool (e.g. 2G), not MYSQL_HOST.",
+    )
+    parser.add_argument(
+        "--cache",
+        choices=("database", "redis"),
+        default="database",
+        help="Where the service's shared cache lives: the database (one server) or a private Redis.",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -221,6 +236,7 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
     print(f"\n{args.opportunities} opportunities, {args.customers} customers; best of {args.repeat} runs")
     if getattr(args, "mysql_server", None):
         print(args.mysql_server)
+    print("Cache: Redis (private redis-server)" if args.cache_url else "Cache: the database (django_cache)")
     print(f"{'backend':<8} {'section':<10} {'figure':<58} {'ms':>10} {'floor ms':>10} {'ratio':>8}  note")
     for r in results:
         ms = f"{r['seconds'] * 1000:10.1f}" if r["seconds"] is not None else " " * 10
@@ -244,9 +260,18 @@ def main(argv: list[str]) -> int:
         private.install()
         private.start()
         log(f"mysql: a private MariaDB on port {private.port}")
+    redis, args.cache_url = None, ""
     try:
+        if args.cache == "redis":
+            redis = PrivateRedis(_free_port(), Path(tempfile.mkdtemp(prefix="intrasoft-bench-redis-")))
+            redis.start()
+            args.cache_url = f"redis://127.0.0.1:{redis.port}/0"
+            log(f"cache: a private Redis on port {redis.port}")
         return _run(backends, args, private, results)
     finally:
+        if redis:
+            redis.stop()
+            shutil.rmtree(redis.workdir, ignore_errors=True)
         if private:
             private.cleanup()
 
@@ -257,6 +282,8 @@ def _run(backends: list[str], args: argparse.Namespace, private, results: list[d
         if env is None:
             log(f"skipping {backend}: no MySQL configured (set MYSQL_HOST etc.)")
             continue
+        if args.cache_url:
+            env["CACHE_URL"] = args.cache_url
         if env.get("MYSQL_DB"):
             # The figures depend on it: a buffer pool smaller than the table measures the disk.
             version, pool = mysql_query(env, "SELECT VERSION(), @@innodb_buffer_pool_size")[0]

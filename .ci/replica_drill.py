@@ -41,8 +41,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from load import HEADER, machine, one_and_two_instances, row
-from serverkit import ROOT, PrivateMariaDB, api_token, create_database, gunicorn, log, mysql_env
+from serverkit import ROOT, PrivateMariaDB, PrivateRedis, api_token, create_database, gunicorn, log, mysql_env
 
 SHORT = "--short" in sys.argv[1:]
 PRIMARY_PORT = int(os.environ.get("REPLICA_DRILL_PRIMARY_PORT", "3331"))
@@ -72,53 +70,6 @@ NAME_PREFIX = "replica-drill-"
 
 
 # --- Servers -----------------------------------------------------------------------------------
-
-
-class PrivateRedis:
-    def __init__(self, port: int, workdir: Path):
-        self.port = port
-        self.workdir = workdir
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        import redis
-
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_connect_timeout=0.5).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.1)
-        raise TimeoutError(f"redis-server on port {self.port} did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 def start_replication(primary: PrivateMariaDB, replica: PrivateMariaDB) -> None:
