@@ -10,10 +10,11 @@ The access cache: what a user may do (their permissions, their groups and their 
 read from the database once and then kept in Django's cache, so a request costs no
 permission or grant query. Every change that can alter someone's access (a grant saved or
 deleted, a user saved or deleted, group membership, user or group permissions, a group or a
-permission deleted) starts a new *generation*, at once and again when its transaction
-commits, as crm/report_cache.py does; an entry of an older generation is never used. The
-generation lives in the same cache as the entries, so with a shared cache (the database
-cache, Redis) a change reaches every worker on its next request. ``ACCESS_CACHE_SECONDS``
+permission deleted) ends the current *generation* as crm/report_cache.py does (crm/generations.py:
+at once, and at commit unless the database cache commits with the data); an entry of an
+older generation is never used. The generation lives in the same cache as the entries, so
+with a shared cache (the database cache, Redis) a change reaches every worker on its next
+request. ``ACCESS_CACHE_SECONDS``
 bounds how long a change made directly in the database, past the service, goes unseen.
 
 Django's own ``user.has_perm()`` reads the same entry: crm.authentication.ExactUsernameBackend
@@ -179,8 +180,8 @@ def access_load(user) -> Access:
 
 
 def access_cache_invalidate() -> None:
-    """Start a new generation now (for reads later in this transaction) and at commit (for
-    entries other requests loaded meanwhile from the data as it was before)."""
+    """End the generation for reads later in this transaction and for entries other requests
+    load meanwhile from the data as it was before (crm.generations.Generation.invalidate)."""
     _GENERATION.invalidate()
 
 
