@@ -150,8 +150,10 @@ def stream_walk(
     first = _fetch(values[:chunk_rows])
     encode = _encoder(rows_to_dicts, rows_to_json)
 
-    def chunks() -> Iterator[bytes]:
-        rows, separator = first, b""
+    # The first chunk is the generator's argument, not a name it closes over, so it is let go
+    # once sent instead of living as long as the stream.
+    def chunks(rows) -> Iterator[bytes]:
+        separator = b""
         yield b"["
         while rows:
             yield separator + encode(rows)[1:-1]
@@ -159,10 +161,12 @@ def stream_walk(
             if len(rows) < chunk_rows:
                 break
             position = tuple(rows[-1][i] for i in positions)
+            # Let the chunk sent go before the next one is read: never two chunks of rows at once.
+            rows = None
             rows = _fetch(cursors.after(values, keys, cursors.Cursor(position, backward=False))[:chunk_rows])
         yield b"]"
 
-    return chunks()
+    return chunks(first)
 
 
 def _fetch(values: QuerySet) -> list[tuple]:
