@@ -170,14 +170,16 @@ def _category_inconsistent(ctx: _Context) -> Q:
 
 
 def _changed_outside_history(ctx: _Context) -> tuple[int, list[str]]:
-    # The opportunities whose updated_at is later than the time of their last recorded change
-    # (the highest id per key), read from the history's side: its (entity, key, id) index gives
-    # each key's last id, that entry is read by its primary key and its opportunity by its own,
-    # so the cost follows the number of opportunities with a history, not the table (probing
-    # the history once per deal in the one-pass count cost seconds at 1M deals even with an
-    # empty history). One query answers the count and the first examples in the list's order.
-    # Opportunities with no recorded change at all (written before recording began) are not
-    # flagged: there is nothing to compare with.
+    # The opportunities whose updated_at is later than the time of their last recorded change,
+    # read from the history's side: each key's latest ``at`` from the (entity, key, id, at)
+    # index alone, then its opportunity by its primary key, so the cost follows the number of
+    # opportunities with a history, not the table (probing the history once per deal cost
+    # seconds at 1M deals even with an empty history). The latest ``at`` is the ``at`` of the
+    # highest id: ``at`` is the database's time of the write, and one row's writes are
+    # serialised by its row lock, so a later entry never has an earlier time (unless the
+    # database clock went back). One query answers the count and the first examples in the
+    # list's order. Opportunities with no recorded change at all (written before recording
+    # began) are not flagged: there is nothing to compare with.
     connection = connections[Opportunity.objects.db]
     quote = connection.ops.quote_name
 
@@ -185,7 +187,7 @@ def _changed_outside_history(ctx: _Context) -> tuple[int, list[str]]:
         return quote(model._meta.get_field(name).column)
 
     changes, opportunities = quote(Change._meta.db_table), quote(Opportunity._meta.db_table)
-    key, change_id, at = column(Change, "key"), column(Change, "id"), column(Change, "at")
+    key, at = column(Change, "key"), column(Change, "at")
     oid = column(Opportunity, "oid")
     order = ", ".join(f"o.{column(Opportunity, name)}" for name in Opportunity._meta.ordering)
     params = [Change.Entity.OPPORTUNITY]
@@ -200,10 +202,10 @@ def _changed_outside_history(ctx: _Context) -> tuple[int, list[str]]:
         params.extend(customers_params)
     # Identifiers from the models' metadata, quoted; the values are bound parameters.
     query = (
-        f"SELECT o.{oid}, COUNT(*) OVER () FROM (SELECT {key}, MAX({change_id}) AS last_id "  # noqa: S608
+        f"SELECT o.{oid}, COUNT(*) OVER () FROM (SELECT {key}, MAX({at}) AS last_at "  # noqa: S608
         f"FROM {changes} WHERE {column(Change, 'entity')} = %s GROUP BY {key}) last "
-        f"JOIN {changes} c ON c.{change_id} = last.last_id JOIN {opportunities} o ON o.{oid} = last.{key} "
-        f"WHERE {in_scope}o.{column(Opportunity, 'updated_at')} > c.{at} "
+        f"JOIN {opportunities} o ON o.{oid} = last.{key} "
+        f"WHERE {in_scope}o.{column(Opportunity, 'updated_at')} > last.last_at "
         f"ORDER BY {order} LIMIT {MAX_EXAMPLES}"
     )
     with connection.cursor() as cursor:
