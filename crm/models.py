@@ -281,7 +281,7 @@ class Change(models.Model):
             # One row's history, oldest first: GET /api/opportunities/{oid}/history. With ``at``
             # the data-quality report reads each key's last time from this index alone; reading
             # each last entry by its primary key cost 1.1 s more at 1M entries (docs/indexes.md).
-            models.Index(fields=["entity", "key", "id", "at"], name="crm_changes_row"),
+            models.Index(fields=["entity", "key", "id", "at"], name="crm_changes_row_at"),
             # The change feed's filters, each one index range in position order.
             models.Index(fields=["entity", "position"], name="crm_changes_entity_pos"),
             models.Index(fields=["area", "position"], name="crm_changes_area_pos"),
