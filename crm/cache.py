@@ -16,11 +16,18 @@ must recognise.
 
 from __future__ import annotations
 
+import base64
+import itertools
 import logging
+import pickle
 import threading
 import time
+from datetime import UTC, datetime
 
-from django.core.cache.backends.base import BaseCache
+from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
+from django.db import DatabaseError, connections, router
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger("crm.cache")
@@ -157,3 +164,64 @@ def wrap(config: dict, *, retry_seconds: float) -> dict:
         "BACKEND": "crm.cache.FailOpenCache",
         "OPTIONS": {"BACKEND": config["BACKEND"], "OPTIONS": inner_options, "RETRY_SECONDS": retry_seconds},
     }
+
+
+class DatabaseCache(DjangoDatabaseCache):
+    """Django's database cache, with a ``set`` of one statement outside a transaction.
+
+    Django's ``set`` counts the table (to cull it past ``max_entries``), then reads the key and
+    updates or inserts it in a transaction of its own: five statements, paid by every API
+    request for its rate-limit counter (more than the query of a page of 50 costs). Here a set
+    outside a transaction is one upsert (MySQL and MariaDB ``ON DUPLICATE KEY UPDATE``, SQLite
+    ``ON CONFLICT``), and the table is counted on one set in ``CULL_EVERY`` per process, so
+    ``max_entries`` may be passed by that many entries per process before a cull. Inside a
+    transaction, and on other databases, Django's own code runs: its savepoint keeps a failed
+    write from breaking the caller's transaction.
+    """
+
+    CULL_EVERY = 50
+
+    def __init__(self, table, params):
+        super().__init__(table, params)
+        self._sets = itertools.count()
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        db = router.db_for_write(self.cache_model_class)
+        connection = connections[db]
+        if connection.vendor not in ("mysql", "sqlite") or connection.in_atomic_block:
+            return super().set(key, value, timeout, version=version)
+        key = self.make_and_validate_key(key, version=version)
+        timeout = self.get_backend_timeout(timeout)
+        zone = UTC if settings.USE_TZ else None
+        expires = datetime.max if timeout is None else datetime.fromtimestamp(timeout, tz=zone)
+        expires = connection.ops.adapt_datetimefield_value(expires.replace(microsecond=0))
+        # Text, as Django's own set stores it (the column is text; refs Django #19274).
+        encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+        quote = connection.ops.quote_name
+        table, key_column = quote(self._table), quote("cache_key")
+        value_column, expires_column = quote("value"), quote("expires")
+        # Identifiers quoted by the backend, values bound as parameters.
+        columns = f"{key_column}, {value_column}, {expires_column}"
+        insert = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s) "  # noqa: S608
+        if connection.vendor == "mysql":
+            # The values again as parameters: VALUES() in this clause is deprecated in MySQL 8.
+            upsert = f"ON DUPLICATE KEY UPDATE {value_column} = %s, {expires_column} = %s"
+            params = [key, encoded, expires, encoded, expires]
+        else:
+            upsert = (
+                f"ON CONFLICT ({key_column}) DO UPDATE SET {value_column} = excluded.{value_column}, "
+                f"{expires_column} = excluded.{expires_column}"
+            )
+            params = [key, encoded, expires]
+        try:
+            with connection.cursor() as cursor:
+                if next(self._sets) % self.CULL_EVERY == 0:
+                    cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+                    count = cursor.fetchone()[0]
+                    if count > self._max_entries:
+                        now = datetime.now(tz=zone).replace(microsecond=0)
+                        self._cull(db, cursor, now, count)
+                cursor.execute(insert + upsert, params)
+        except DatabaseError:
+            # As Django's set: a cache write that fails is not the request's error.
+            return

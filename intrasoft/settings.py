@@ -287,9 +287,11 @@ if _cache_url.startswith(("redis://", "rediss://")):
         "socket_timeout": _cache_timeout,
         **_cache.get("OPTIONS", {}),
     }
-if _cache["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
-    # The database cache stays as it is: createcachetable must recognise it, and its errors
-    # are the primary's, answered 503 anyway.
+if _cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Not wrapped: createcachetable must recognise it, and its errors are the primary's,
+    # answered 503 anyway. Its set is one statement (crm.cache.DatabaseCache).
+    _cache["BACKEND"] = "crm.cache.DatabaseCache"
+else:
     _cache = wrap_cache(_cache, retry_seconds=env.float("CACHE_RETRY_SECONDS", default=2.0))
 CACHES = {"default": _cache}
 # Seconds a forecast or data-quality answer is reused (crm/report_cache.py): writes through the

@@ -16,10 +16,13 @@ from unittest import mock
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
-from crm.cache import FailOpenCache, wrap
+from crm.cache import DatabaseCache, FailOpenCache, wrap
 from crm.tests.factories import UserFactory
 from crm.tests.test_settings import SETTINGS, _clean_environ
 
@@ -151,3 +154,74 @@ def test_cache_url_redis_is_djangos_own_backend_failing_open_with_timeouts():
             },
         }
     }
+
+
+# --- The database cache (one server's default): a set is one statement -------------------------
+DB_CACHE_TABLE = "crm_test_database_cache"
+
+
+@pytest.fixture(scope="module")
+def _db_cache_table(django_db_setup, django_db_blocker):
+    # Created outside any test's transaction: MySQL commits DDL implicitly.
+    config = {"default": {"BACKEND": "crm.cache.DatabaseCache", "LOCATION": DB_CACHE_TABLE}}
+    with django_db_blocker.unblock(), override_settings(CACHES=config):
+        call_command("createcachetable", verbosity=0)
+
+
+@pytest.fixture
+def db_cache(_db_cache_table):
+    cache = DatabaseCache(DB_CACHE_TABLE, {"KEY_PREFIX": uuid.uuid4().hex, "OPTIONS": {"MAX_ENTRIES": 10}})
+    cache.CULL_EVERY = 1000
+    return cache
+
+
+def _rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {DB_CACHE_TABLE}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_set_outside_a_transaction_is_one_statement_and_reads_back(db_cache):
+    """Set, overwrite, no expiry and expired entries behave as Django's; each set is one statement."""
+    next(db_cache._sets)  # past the set that counts the table
+    with CaptureQueriesContext(connection) as statements:
+        db_cache.set("counter", [1.5, 2.5], 60)
+        db_cache.set("counter", [3.5], 60)
+        db_cache.set("forever", {"a": 1}, None)
+        db_cache.set("gone", "x", -1)
+    assert len(statements) == 4
+    assert [s["sql"].split()[0] for s in statements] == ["INSERT"] * 4
+    assert db_cache.get("counter") == [3.5]
+    assert db_cache.get("forever") == {"a": 1}
+    assert db_cache.get("gone", "missing") == "missing"
+    assert db_cache.get_many(["counter", "forever"]) == {"counter": [3.5], "forever": {"a": 1}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_table_is_still_culled_past_max_entries(db_cache):
+    """Counted on one set in CULL_EVERY, the table is culled back under MAX_ENTRIES as Django culls it."""
+    db_cache.clear()
+    db_cache.CULL_EVERY = 5
+    for number in range(40):
+        db_cache.set(f"key-{number}", number, 60)
+    # Culled whenever a counted set finds more than 10 rows; at most CULL_EVERY sets in between.
+    assert _rows() <= 10 + db_cache.CULL_EVERY
+    assert db_cache.get("key-39") == 39
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_set_inside_a_transaction_is_taken_back_with_it(db_cache):
+    """In a transaction Django's own set runs (its savepoint); a rollback takes the entry back."""
+    db_cache.set("kept", "before", 60)
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        db_cache.set("kept", "during", 60)
+        db_cache.set("new", "during", 60)
+        assert db_cache.get("kept") == "during"
+        raise Rollback
+    assert db_cache.get("kept") == "before"
+    assert db_cache.get("new", "missing") == "missing"

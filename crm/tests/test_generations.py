@@ -11,7 +11,7 @@ from crm.scopes import AreaScope
 pytestmark = pytest.mark.django_db
 
 TABLE = "crm_test_generation_cache"
-DATABASE_CACHE = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": TABLE}}
+DATABASE_CACHE = {"default": {"BACKEND": "crm.cache.DatabaseCache", "LOCATION": TABLE}}
 
 
 @pytest.fixture(scope="module")

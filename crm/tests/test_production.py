@@ -126,7 +126,7 @@ def test_session_and_csrf_cookies_are_secure(production):
 
 def test_rate_limits_use_a_cache_shared_by_all_workers(production):
     """Outside local the counters live in the database cache, so every worker sees the same count."""
-    assert production["cache"] == "django.core.cache.backends.db.DatabaseCache"
+    assert production["cache"] == "crm.cache.DatabaseCache"
     assert production["max_entries"] == {"MAX_ENTRIES": 10000}
     assert production["failed_logins"] == [200] * 5 + [429]
 

@@ -105,7 +105,7 @@ def test_rate_limit_counters_are_per_process_only_outside_gunicorn_in_local():
     assert _cache_backend(ENVIRONMENT="local") == "django.core.cache.backends.locmem.LocMemCache"
     # Gunicorn's master sets SERVER_SOFTWARE for the workers it forks.
     under_gunicorn = _cache_backend(ENVIRONMENT="local", SERVER_SOFTWARE="gunicorn/27.0.1")
-    assert under_gunicorn == "django.core.cache.backends.db.DatabaseCache"
+    assert under_gunicorn == "crm.cache.DatabaseCache"
 
 
 def test_an_invalid_trusted_proxy_stops_with_one_line():
