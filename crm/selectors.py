@@ -52,7 +52,7 @@ from .sql import keeps_first_table, sql_of
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
-    filterset = filterset_class(filters or {}, queryset=queryset)
+    filterset = filterset_class(filters or {}, queryset=queryset, named_only=True)
     if not filterset.is_valid():
         # as_data() keeps each error's code ("invalid_choice", ...) for the API's answer.
         raise ValidationError(filterset.errors.as_data())
