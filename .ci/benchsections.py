@@ -36,12 +36,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.models import Change, ChangeSequence, Customer, Opportunity
-from crm.rendering import WALK_ROWS, stream_walk
+from crm.rendering import WALK_ROWS
 from crm.scopes import AreaScope
 from crm.selectors import opportunity_list
-from crm.serializers import OPPORTUNITY_COLUMNS as LIST_COLUMNS
-from crm.serializers import opportunity_rows_to_dicts, opportunity_rows_to_json
 from crm.services import EDITORS_GROUP, READERS_GROUP, api_user_ensure, opportunity_create, opportunity_update
+from crm.views.opportunities import opportunity_chunks
 
 FISCAL_YEAR, AS_OF = 2025, "2024-12-15"
 FY_START, FY_END = "2024-07-01", "2025-06-30"
@@ -431,13 +430,8 @@ def list_section(bench: Bench) -> None:
 
 
 def _unpaged_stream():
-    """The chunks the unpaged list answers, as the view builds them (the first one read already)."""
-    return stream_walk(
-        opportunity_list(scope=AreaScope.ALL),
-        LIST_COLUMNS,
-        opportunity_rows_to_dicts,
-        rows_to_json=opportunity_rows_to_json,
-    )
+    """The chunks the unpaged list answers, built by the view's own code (the first one read already)."""
+    return opportunity_chunks(opportunity_list(scope=AreaScope.ALL))
 
 
 def _first_chunk(chunks) -> bytes:

@@ -4,6 +4,8 @@ Each view parses the request, calls a selector or service and renders; what the 
 about them is in ``crm.openapi.opportunities``.
 """
 
+from collections.abc import Iterator
+
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import parse_etags
@@ -116,16 +118,21 @@ class StreamedListMixin:
             return self.paginator.get_paginated_response(opportunity_rows_to_dicts(page))
         if not json:
             return super().render_list(request, rows, paged=paged)
-        try:
-            chunks = stream_walk(
-                rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, rows_to_json=opportunity_rows_to_json
-            )
-        except ValidationError:
-            # An order no index has (e.g. by customer name): one query, streamed as it arrives.
-            chunks = stream_rows(
-                rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, rows_to_json=opportunity_rows_to_json
-            )
-        return JSONStream(chunks)
+        return JSONStream(opportunity_chunks(rows))
+
+
+def opportunity_chunks(rows) -> Iterator[bytes]:
+    """The unpaged list's body, a chunk at a time: walked by its index-backed order (the first
+    chunk is read here, so a failing database is an error answer, not a cut body)."""
+    try:
+        return stream_walk(
+            rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, rows_to_json=opportunity_rows_to_json
+        )
+    except ValidationError:
+        # An order no index has (e.g. by customer name): one query, streamed as it arrives.
+        return stream_rows(
+            rows, OPPORTUNITY_COLUMNS, opportunity_rows_to_dicts, rows_to_json=opportunity_rows_to_json
+        )
 
 
 @schemas.opportunity_viewset
