@@ -165,6 +165,17 @@ def gunicorn(env: dict[str, str], port: int, *, workers: int | None = None, log_
             out.close()
 
 
+def terminate(proc: subprocess.Popen | None, *, timeout: float) -> None:
+    """SIGTERM ``proc`` if it runs, and SIGKILL it after ``timeout`` seconds."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 # --- The private database -----------------------------------------------------------------
 
 
@@ -248,13 +259,7 @@ class PrivateMariaDB:
         raise TimeoutError(f"private MariaDB on port {self.port} did not start")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=60)
         self.proc = None
 
     def query(self, db: str, sql: str, args=()) -> list[tuple]:
@@ -312,11 +317,5 @@ class PrivateRedis:
         raise TimeoutError(f"redis-server on port {self.port} did not start")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=20)
         self.proc = None
