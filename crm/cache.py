@@ -213,15 +213,16 @@ class DatabaseCache(DjangoDatabaseCache):
                 f"{expires_column} = excluded.{expires_column}"
             )
             params = [key, encoded, expires]
-        try:
-            with connection.cursor() as cursor:
-                if next(self._sets) % self.CULL_EVERY == 0:
-                    cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
-                    count = cursor.fetchone()[0]
-                    if count > self._max_entries:
-                        now = datetime.now(tz=zone).replace(microsecond=0)
-                        self._cull(db, cursor, now, count)
+        with connection.cursor() as cursor:
+            if next(self._sets) % self.CULL_EVERY == 0:
+                cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+                count = cursor.fetchone()[0]
+                if count > self._max_entries:
+                    now = datetime.now(tz=zone).replace(microsecond=0)
+                    self._cull(db, cursor, now, count)
+            try:
                 cursor.execute(insert + upsert, params)
-        except DatabaseError:
-            # As Django's set: a cache write that fails is not the request's error.
-            return
+            except DatabaseError:
+                # As Django's set: the write that fails is not the request's error (the count
+                # and the cull before it are, as there).
+                return
