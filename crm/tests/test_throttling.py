@@ -1,10 +1,12 @@
 """Rate limits: the API's per-user and anonymous throttles, and the admin login form."""
 
 import ipaddress
+import pickle
 from http import HTTPStatus
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -52,6 +54,55 @@ def test_the_user_limit_is_counted_per_user(api_client):
     assert greedy_statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
     _assert_throttled(throttled)
     assert other_status == HTTPStatus.OK
+
+
+def test_a_throttled_user_gets_one_request_back_per_period_over_the_rate(api_client):
+    """At 2/min two requests pass, the third waits 30 s (Retry-After), and then one passes every 30 s."""
+    # given
+    user = UserFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    clock = [1_000_000.0]
+
+    def get():
+        return api_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    with (
+        mock.patch.object(UserRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "2/min"}),
+        mock.patch.object(UserRateThrottle, "timer", lambda self: clock[0]),
+    ):
+        # when
+        burst = [get().status_code for _ in range(2)]
+        refused = get()
+        clock[0] += 29
+        still_refused = get()
+        clock[0] += 1
+        after_30_s = [get().status_code for _ in range(2)]
+        clock[0] += 60
+        after_a_quiet_minute = [get().status_code for _ in range(3)]
+    # then
+    assert burst == [HTTPStatus.OK, HTTPStatus.OK]
+    _assert_throttled(refused)
+    assert refused["Retry-After"] == "30"
+    assert still_refused["Retry-After"] == "1"
+    assert after_30_s == [HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+    assert after_a_quiet_minute == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+
+
+def test_the_rate_counter_stays_one_number_however_many_requests_it_counts(api_client):
+    """The cache entry a user's requests are counted in is as small after 200 requests as after one."""
+    # given
+    user = UserFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    key = UserRateThrottle.cache_format % {"scope": "user", "ident": user.pk}
+    # when
+    first = api_client.get("/api/me")
+    after_one = cache.get(key)
+    statuses = {api_client.get("/api/me").status_code for _ in range(200)}
+    after_many = cache.get(key)
+    # then: DRF's own throttle would hold 201 request times here
+    assert first.status_code == HTTPStatus.OK and statuses == {HTTPStatus.OK}
+    assert after_one is not None and after_many > after_one
+    assert len(pickle.dumps(after_many)) == len(pickle.dumps(after_one)) < 32
 
 
 def _admin_login(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
