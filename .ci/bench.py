@@ -81,6 +81,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs per figure; the fastest counts.")
     parser.add_argument("--creates", type=int, default=100, help="Sequential creates/updates per timed run.")
     parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=0.2,
+        help="A figure of milliseconds is the mean of a batch of calls lasting at least this long.",
+    )
+    parser.add_argument(
         "--history", action="store_true", help="Also one recorded change per opportunity (crm_changes)."
     )
     parser.add_argument("--generate-only", action="store_true", help="Load the data, run nothing.")
@@ -203,6 +209,7 @@ def run_backend(backend: str, env: dict[str, str], args: argparse.Namespace) -> 
             "port": port,
             "repeat": args.repeat,
             "creates": args.creates,
+            "batch_seconds": args.batch_seconds,
             "sections": args.sections.split(","),
         }
         proc = subprocess.run(
@@ -233,7 +240,10 @@ def child(options: str) -> None:
 
 
 def print_table(results: list[dict], args: argparse.Namespace) -> None:
-    print(f"\n{args.opportunities} opportunities, {args.customers} customers; best of {args.repeat} runs")
+    print(
+        f"\n{args.opportunities} opportunities, {args.customers} customers; best of {args.repeat} runs"
+        f" (a figure of milliseconds: of batches lasting {args.batch_seconds:g} s)"
+    )
     if getattr(args, "mysql_server", None):
         print(args.mysql_server)
     print("Cache: Redis (private redis-server)" if args.cache_url else "Cache: the database (django_cache)")

@@ -71,6 +71,8 @@ FIGURES = [
 ]
 # --history: the generated change history (one entry per deal) is read by the data-quality report.
 SMALL = ["--opportunities", "300", "--customers", "30", "--repeat", "1", "--creates", "2", "--history"]
+# Batches of 10 ms: what is checked here is that every figure prints, not how fast.
+SMALL += ["--batch-seconds", "0.01"]
 MEASURED = re.compile(
     r"^\s+(?P<ms>\d+\.\d)(?:\s+(?P<floor>\d+\.\d)\s+(?P<ratio>\d+\.\d\dx))?(?:\s+(?P<note>.*))?$"
 )
