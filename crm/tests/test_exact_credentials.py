@@ -12,9 +12,11 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from crm.authentication import token_with_user
 from crm.services import READER_PERMISSIONS
 from crm.tests.factories import UserFactory
 
@@ -136,3 +138,24 @@ def test_crm_access_never_grants_another_spelling_of_a_user():
     # then
     assert list(ops.groups.all()) == []
     assert not Token.objects.filter(user=ops).exists()
+
+
+def test_the_compiled_token_lookup_finds_what_the_orm_finds(reader_token, django_assert_num_queries):
+    """token_with_user: the same token and user, every field as the ORM returns it, in one query."""
+    # given
+    expected = Token.objects.select_related("user").get(key=reader_token)
+    expected.user.last_login = timezone.now()
+    expected.user.save(update_fields=["last_login"])
+    # when
+    with django_assert_num_queries(1):
+        token = token_with_user(reader_token)
+        user = token.user
+    unknown = token_with_user("0" * 40)
+    # then
+    assert (token.key, token.user_id, token.created) == (expected.key, expected.user_id, expected.created)
+    assert {f.attname: getattr(user, f.attname) for f in user._meta.concrete_fields} == {
+        f.attname: getattr(expected.user, f.attname) for f in user._meta.concrete_fields
+    }
+    assert timezone.is_aware(user.last_login) and timezone.is_aware(token.created)
+    assert token._state.adding is False and user._state.adding is False
+    assert unknown is None
