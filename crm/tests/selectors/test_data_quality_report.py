@@ -4,6 +4,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from crm import data_quality
 from crm.choices import Area, ForecastCategory, Status
@@ -371,3 +373,51 @@ def test_overdue_and_fiscal_year_end_follow_the_parameters(clean_data):
     assert "opportunity.close_after_fiscal_year" not in fired
     assert oid in fired["opportunity.overdue"][1]
     assert fired["revenue.target_missing"] == (5, Area.values)
+
+
+def _history_statements(statements) -> list[str]:
+    # The "changed outside history" rule's one statement (crm/data_quality.py).
+    return [s["sql"] for s in statements if "OVER ()" in s["sql"]]
+
+
+@pytest.fixture
+def committed(transactional_db):
+    """Real transactions; the rows are deleted afterwards.
+
+    transactional_db does not clean the unmanaged tables, so this fixture does.
+    """
+    yield
+    for model in (Opportunity, Customer, RevenueActual, RevenueTarget):
+        model.objects.all().delete()
+
+
+def test_outside_a_transaction_the_history_rule_runs_alongside_and_answers_the_same(committed, clean_data):
+    """Committed data: the history rule runs on a second connection, and the report is the one
+    read inside a transaction, on the caller's connection, rule for rule."""
+    # given: one deal changed behind the history's back, one with a padded customer name
+    expected = case_changed_outside_history(clean_data)
+    case_name_blank_or_padded(clean_data)
+
+    # when
+    with CaptureQueriesContext(connection) as outside:
+        alongside = data_quality.data_quality_compute(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
+    with transaction.atomic(), CaptureQueriesContext(connection) as inside:
+        on_one_connection = data_quality.data_quality_compute(
+            fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL
+        )
+
+    # then
+    assert _fired(alongside)["opportunity.changed_outside_history"] == expected
+    assert alongside == on_one_connection
+    assert _history_statements(outside.captured_queries) == []
+    assert len(_history_statements(inside.captured_queries)) == 1
+
+
+def test_inside_a_transaction_the_report_sees_its_uncommitted_rows(committed, clean_data):
+    """A deal changed behind the history's back in the caller's open transaction is flagged."""
+    with transaction.atomic():
+        expected = case_changed_outside_history(clean_data)
+
+        report = data_quality.data_quality_compute(fiscal_year=FY, as_of=AS_OF, scope=AreaScope.ALL)
+
+        assert _fired(report)["opportunity.changed_outside_history"] == expected
