@@ -19,13 +19,14 @@ a real user out from elsewhere.
 import dataclasses
 import hashlib
 import ipaddress
-import math
 import unicodedata
 
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework import throttling
 from rest_framework.settings import api_settings
+
+from .cache import cell_rate_step
 
 
 def _ip(text: str):
@@ -67,7 +68,9 @@ class CellRateMixin:
     caller's bucket will next be empty. Each request adds period/N to it; a request that
     would take it more than one period ahead is refused. N requests pass at once, as with
     DRF, and then one per period/N, instead of none until the oldest leaves the window; the
-    429's Retry-After is the time until the next one would pass.
+    429's Retry-After is the time until the next one would pass. On Redis the step is one
+    atomic script (crm.cache.cell_rate_step): one round trip, and concurrent requests of one
+    caller on several workers are counted one after the other.
     """
 
     def allow_request(self, request, view):
@@ -76,14 +79,17 @@ class CellRateMixin:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        now = self.timer()
-        empty_at = max(self.cache.get(self.key, now), now) + self.duration / self.num_requests
-        ahead = empty_at - now
+        # Kept as long as it counts: once the bucket is empty, no entry is the same as one.
+        ahead = cell_rate_step(
+            self.cache,
+            self.key,
+            now=self.timer(),
+            interval=self.duration / self.num_requests,
+            period=self.duration,
+        )
         if ahead > self.duration:
             self.retry_after = ahead - self.duration
             return False
-        # Kept as long as it counts: once the bucket is empty, no entry is the same as one.
-        self.cache.set(self.key, empty_at, math.ceil(ahead))
         return True
 
     def wait(self):

@@ -268,10 +268,11 @@ WHITENOISE_ADD_HEADERS_FUNCTION = _frontend_headers
 # (`make run` and `make serve` run it). Only a single process may count in its own memory:
 # `ENVIRONMENT=local` outside gunicorn (runserver, manage.py, the tests). Gunicorn's master sets
 # SERVER_SOFTWARE=gunicorn/<version> in the environment its workers inherit, so a local
-# gunicorn shares its counters too. Redis (CACHE_URL=redis://host:6379/0, Django's own
-# backend) is the choice beyond one server: no database write per request. Django culls a
-# third of the entries past MAX_ENTRIES (300 by default): counters of callers that are still
-# counted would vanish under many distinct clients, so the table may grow.
+# gunicorn shares its counters too. Redis (CACHE_URL=redis://host:6379/0, Django's backend
+# with one client per pool, crm.cache.RedisCache) is the choice beyond one server: no
+# database write per request. Django culls a third of the entries past MAX_ENTRIES (300 by
+# default): counters of callers that are still counted would vanish under many distinct
+# clients, so the table may grow.
 # crm.cache.FailOpenCache wraps every backend but the database's: a cache that does not answer
 # is skipped (throttling fails open), never an error answer.
 UNDER_GUNICORN = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
@@ -280,7 +281,7 @@ _cache_url = env.str("CACHE_URL", default="") or (
 )
 _cache = environ.Env.cache_url_config(_cache_url)
 if _cache_url.startswith(("redis://", "rediss://")):
-    _cache["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    _cache["BACKEND"] = "crm.cache.RedisCache"
     _cache_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=1.0)
     _cache["OPTIONS"] = {
         "socket_connect_timeout": _cache_timeout,

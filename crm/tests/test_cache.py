@@ -10,7 +10,9 @@ instances sharing it, is .ci/replica_drill.py.
 import logging
 import os
 import runpy
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from unittest import mock
 
@@ -22,7 +24,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
-from crm.cache import DatabaseCache, FailOpenCache, wrap
+from crm.cache import DatabaseCache, FailOpenCache, cell_rate_step, wrap
 from crm.tests.factories import UserFactory
 from crm.tests.test_settings import SETTINGS, _clean_environ
 
@@ -36,7 +38,7 @@ def _redis_cache(url: str, prefix: str = "") -> dict:
     return {
         "default": wrap(
             {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "crm.cache.RedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": prefix,
                 "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -85,7 +87,7 @@ def test_throttling_fails_open_and_says_so_once_when_the_cache_is_down(user_clie
     assert statuses == [HTTPStatus.OK] * 3
     warnings = [r.getMessage() for r in caplog.records if r.name == "crm.cache"]
     assert len(warnings) == 1
-    assert warnings[0].startswith("cache unavailable (get: ")
+    assert warnings[0].startswith("cache unavailable (cell_rate_step: ")
     assert "throttling fails open" in warnings[0]
 
 
@@ -138,8 +140,54 @@ def test_the_rate_limit_is_one_count_for_every_process_sharing_redis(settings, u
     assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
 
 
-def test_cache_url_redis_is_djangos_own_backend_failing_open_with_timeouts():
-    """CACHE_URL=redis://... configures django.core.cache.backends.redis.RedisCache inside FailOpenCache."""
+@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
+def test_concurrent_steps_of_one_bucket_on_redis_let_exactly_the_rate_through():
+    """20 clients (as 20 workers would have) add a request to one 5/min bucket at the same instant:
+    5 pass, 15 are refused, and the entry is the time the bucket empties, in microseconds."""
+    # given: one client each, a prefix no one else uses, a fixed clock
+    prefix = f"test-{uuid.uuid4().hex}"
+    config = _redis_cache(REDIS_TEST_URL, prefix=prefix)["default"]
+    clients = [FailOpenCache(config["LOCATION"], config) for _ in range(20)]
+    barrier = threading.Barrier(20)
+    now = 1_000_000.0
+
+    def step(client):
+        barrier.wait()
+        return cell_rate_step(client, "bucket", now=now, interval=12.0, period=60.0)
+
+    # when
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        aheads = list(pool.map(step, clients))
+
+    # then: the passed ones took the bucket 12 s further each; the refused ones stored nothing
+    assert sorted(ahead for ahead in aheads if ahead <= 60) == [12.0, 24.0, 36.0, 48.0, 60.0]
+    assert sorted(ahead for ahead in aheads if ahead > 60) == [72.0] * 15
+    assert clients[0].get("bucket") == (1_000_000 + 60) * 1_000_000
+    for client in clients:
+        client.close()
+
+
+@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
+def test_the_redis_backend_keeps_one_client_that_threads_share():
+    """Every operation of one cache goes through one redis.Redis, from any thread, and reads back."""
+    config = _redis_cache(REDIS_TEST_URL, prefix=f"test-{uuid.uuid4().hex}")["default"]
+    cache = FailOpenCache(config["LOCATION"], config)
+    first = cache.inner._cache.get_client(write=True)
+
+    def set_and_get(number):
+        cache.set(f"key-{number}", number, 60)
+        return cache.get(f"key-{number}"), cache.inner._cache.get_client(write=False)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(set_and_get, range(32)))
+
+    assert [value for value, _ in answers] == list(range(32))
+    assert {id(client) for _, client in answers} == {id(first)}
+    cache.delete_many([f"key-{number}" for number in range(32)])
+
+
+def test_cache_url_redis_is_djangos_backend_failing_open_with_timeouts():
+    """CACHE_URL=redis://... configures crm.cache.RedisCache (Django's) inside FailOpenCache."""
     env = _clean_environ(CACHE_URL="redis://cache.internal:6379/2", CACHE_SOCKET_TIMEOUT="0.5")
     with mock.patch.dict(os.environ, env, clear=True):
         caches_setting = runpy.run_path(str(SETTINGS))["CACHES"]
@@ -148,7 +196,7 @@ def test_cache_url_redis_is_djangos_own_backend_failing_open_with_timeouts():
             "LOCATION": "redis://cache.internal:6379/2",
             "BACKEND": "crm.cache.FailOpenCache",
             "OPTIONS": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "crm.cache.RedisCache",
                 "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
                 "RETRY_SECONDS": 2.0,
             },

@@ -296,7 +296,7 @@ def test_with_the_cache_down_reads_go_to_the_primary(replica, reader, settings):
     # given a cache server that does not answer
     settings.CACHES = {
         "default": wrap(
-            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"},
+            {"BACKEND": "crm.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"},
             retry_seconds=60,
         )
     }
