@@ -143,6 +143,8 @@ class FailOpenCache(BaseCache):
     def decr(self, key, delta=1, version=None):
         return self.incr(key, -delta, version=version)
 
+    _cell_rate_script = None  # the script's redis-py handle (EVALSHA, loaded again after a restart)
+
     def cell_rate_step(self, key, *, now: float, interval: float, period: float) -> float:
         """``cell_rate_step`` below, on Redis as one script (atomic, one round trip); a cache that
         does not answer lets the request through."""
@@ -163,8 +165,6 @@ class FailOpenCache(BaseCache):
             self._failed("cell_rate_step", exc)
             return interval
         return int(ahead) / 1e6
-
-    _cell_rate_script = None
 
     def _inner_is_redis(self) -> bool:
         return isinstance(self.inner, DjangoRedisCache)
@@ -212,7 +212,8 @@ def cell_rate_step(cache, key: str, *, now: float, interval: float, period: floa
 
     The entry is the time (whole microseconds) the bucket will be empty; the request adds
     ``interval`` to it (from ``now`` if it is already empty). A result above ``period`` means
-    the request is refused, and then nothing is stored. On Redis (FailOpenCache) this is one
+    the request is refused, and then nothing is stored. The entry expires when the bucket
+    empties: from then on, no entry is the same as one. On Redis (FailOpenCache) this is one
     atomic script; elsewhere a get and a set.
     """
     step = getattr(cache, "cell_rate_step", None)

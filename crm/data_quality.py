@@ -83,7 +83,7 @@ class _Rule:
     opportunity_where: Callable[["_Context"], Q] | None = None
     keys: Callable[["_Context"], list[str]] | None = None
     counted: Callable[["_Context"], tuple[int, list[str]]] | None = None
-    # Run on a connection of its own while the other rules run (see _alongside).
+    # Run on a connection of its own while the other rules run (see data_quality_compute).
     alongside: bool = False
 
     @property

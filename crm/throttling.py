@@ -79,7 +79,6 @@ class CellRateMixin:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        # Kept as long as it counts: once the bucket is empty, no entry is the same as one.
         ahead = cell_rate_step(
             self.cache,
             self.key,
