@@ -1,28 +1,11 @@
 // A small grouped bar chart in plain SVG: three bars per area, one scale, labelled axes.
-// Dependency-free on purpose: the forecast needs one chart, not a charting library.
+import { ChartLegend, niceMax, shortNumber, type Series } from "./chart";
 
-export type Series = { key: string; label: string; color: string };
 export type Group = { label: string; values: Record<string, number | null> };
 
 const WIDTH = 760;
 const HEIGHT = 320;
 const MARGIN = { top: 16, right: 16, bottom: 40, left: 72 };
-
-/** A round upper bound for the axis: 1, 2 or 5 times a power of ten, at least `max`. */
-export function niceMax(max: number): number {
-  if (!(max > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 5, 10]) {
-    if (step * power >= max) return step * power;
-  }
-  return 10 * power;
-}
-
-function shortNumber(n: number): string {
-  if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(n % 1e6 === 0 ? 0 : 1)}M`;
-  if (Math.abs(n) >= 1e3) return `${(n / 1e3).toFixed(0)}k`;
-  return String(n);
-}
 
 export function BarChart({ title, series, groups }: { title: string; series: Series[]; groups: Group[] }) {
   const innerW = WIDTH - MARGIN.left - MARGIN.right;
@@ -86,16 +69,7 @@ export function BarChart({ title, series, groups }: { title: string; series: Ser
           stroke="#6c757d"
         />
       </svg>
-      <figcaption className="legend">
-        {series.map((s) => (
-          <span key={s.key}>
-            <svg width="12" height="12" aria-hidden="true">
-              <rect width="12" height="12" fill={s.color} />
-            </svg>{" "}
-            {s.label}
-          </span>
-        ))}
-      </figcaption>
+      <ChartLegend series={series} />
     </figure>
   );
 }

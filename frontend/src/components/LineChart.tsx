@@ -1,18 +1,12 @@
 // A line chart in plain SVG, as BarChart: one line per series over days, one scale, a point per
 // day with its value as a tooltip, and the first and last day on the axis.
-import { niceMax, type Series } from "./BarChart";
+import { ChartLegend, niceMax, shortNumber, type Series } from "./chart";
 
 export type Point = { day: string; values: Record<string, number | null> };
 
 const WIDTH = 760;
 const HEIGHT = 220;
 const MARGIN = { top: 16, right: 16, bottom: 32, left: 72 };
-
-function shortNumber(n: number): string {
-  if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (Math.abs(n) >= 1e3) return `${(n / 1e3).toFixed(0)}k`;
-  return String(n);
-}
 
 export function LineChart({ title, series, points }: { title: string; series: Series[]; points: Point[] }) {
   const innerW = WIDTH - MARGIN.left - MARGIN.right;
@@ -69,16 +63,7 @@ export function LineChart({ title, series, points }: { title: string; series: Se
           </>
         )}
       </svg>
-      <figcaption className="legend">
-        {series.map((s) => (
-          <span key={s.key}>
-            <svg width="12" height="12" aria-hidden="true">
-              <rect width="12" height="12" fill={s.color} />
-            </svg>{" "}
-            {s.label}
-          </span>
-        ))}
-      </figcaption>
+      <ChartLegend series={series} />
     </figure>
   );
 }

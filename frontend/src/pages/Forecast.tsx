@@ -1,7 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import type { ForecastRow, ForecastSnapshot } from "../api";
-import { BarChart, type Series } from "../components/BarChart";
+import { BarChart } from "../components/BarChart";
+import { type Series } from "../components/chart";
 import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Problem";
 import { formatMoney } from "../format";
