@@ -2,7 +2,7 @@ import { useMemo, useState, type ReactNode } from "react";
 import { formatCell, type Cell } from "../format";
 
 /** A row of API data: every field a plain JSON value. */
-type JsonRow = { readonly [field: string]: Cell };
+export type JsonRow = { readonly [field: string]: Cell };
 
 export type Column<Row> = {
   key: keyof Row & string;

@@ -1,8 +1,8 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Area, Customer, Vocabulary } from "../api";
-import { Loading, Problem } from "../components/Problem";
-import { SortableTable, type Column } from "../components/SortableTable";
+import { ResultCount, ResultTable } from "../components/QueryList";
+import { type Column } from "../components/SortableTable";
 import { customersQuery } from "../queries";
 import { useDebounced } from "../useDebounced";
 
@@ -28,6 +28,7 @@ export const CUSTOMER_COLUMNS: Column<Customer>[] = (Object.keys(CUSTOMER_FIELDS
 );
 
 const SEARCH_DELAY_MS = 250;
+const CUSTOMERS = { one: "customer", many: "customers" };
 
 export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
   const [area, setArea] = useState<Area | "">("");
@@ -63,36 +64,16 @@ export function CustomersPage({ vocabulary }: { vocabulary?: Vocabulary }) {
             onChange={(e) => setSearchInput(e.target.value)}
           />
         </div>
-        {customers.isFetching && customers.data ? (
-          <span className="count" role="status">
-            Updating…
-          </span>
-        ) : (
-          customers.data &&
-          !customers.isError &&
-          !customers.isFetching && (
-            <output className="count" aria-live="polite" data-testid="customer-count">
-              {customers.data.length} {customers.data.length === 1 ? "customer" : "customers"}
-            </output>
-          )
-        )}
+        <ResultCount query={customers} noun={CUSTOMERS} testId="customer-count" />
       </form>
-      {customers.isPending ? (
-        <Loading what="customers" />
-      ) : customers.isError ? (
-        <Problem error={customers.error} onRetry={() => void customers.refetch()} />
-      ) : customers.data && customers.data.length === 0 ? (
-        <p className="empty">
-          {filtered ? "No customers match these filters." : "There are no customers yet."}
-        </p>
-      ) : (
-        <SortableTable
-          caption="Customers"
-          columns={CUSTOMER_COLUMNS}
-          rows={customers.data ?? []}
-          rowKey={(c) => c.cid}
-        />
-      )}
+      <ResultTable
+        query={customers}
+        noun={CUSTOMERS}
+        filtered={filtered}
+        caption="Customers"
+        columns={CUSTOMER_COLUMNS}
+        rowKey={(c) => c.cid}
+      />
     </section>
   );
 }

@@ -2,8 +2,8 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Area, Opportunity, Status, Vocabulary } from "../api";
 import { OpportunityForm } from "../components/OpportunityForm";
-import { Loading, Problem } from "../components/Problem";
-import { SortableTable, type Column } from "../components/SortableTable";
+import { ResultCount, ResultTable } from "../components/QueryList";
+import { type Column } from "../components/SortableTable";
 import { formatMoney } from "../format";
 import { opportunitiesQuery } from "../queries";
 
@@ -23,6 +23,8 @@ const COLUMNS: Column<Opportunity>[] = [
   { key: "forecast_category", label: "Forecast category" },
   { key: "expected_close_date", label: "Expected close", nowrap: true },
 ];
+
+const OPPORTUNITIES = { one: "opportunity", many: "opportunities" };
 
 export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
   const [area, setArea] = useState<Area | "">("");
@@ -59,36 +61,16 @@ export function OpportunitiesPage({ vocabulary }: { vocabulary?: Vocabulary }) {
             ))}
           </select>
         </div>
-        {opportunities.isFetching && opportunities.data ? (
-          <span className="count" role="status">
-            Updating…
-          </span>
-        ) : (
-          opportunities.data &&
-          !opportunities.isError &&
-          !opportunities.isFetching && (
-            <output className="count" aria-live="polite" data-testid="opportunity-count">
-              {opportunities.data.length} {opportunities.data.length === 1 ? "opportunity" : "opportunities"}
-            </output>
-          )
-        )}
+        <ResultCount query={opportunities} noun={OPPORTUNITIES} testId="opportunity-count" />
       </form>
-      {opportunities.isPending ? (
-        <Loading what="opportunities" />
-      ) : opportunities.isError ? (
-        <Problem error={opportunities.error} onRetry={() => void opportunities.refetch()} />
-      ) : opportunities.data && opportunities.data.length === 0 ? (
-        <p className="empty">
-          {area || status ? "No opportunities match these filters." : "There are no opportunities yet."}
-        </p>
-      ) : (
-        <SortableTable
-          caption="Opportunities"
-          columns={COLUMNS}
-          rows={opportunities.data ?? []}
-          rowKey={(o) => o.oid}
-        />
-      )}
+      <ResultTable
+        query={opportunities}
+        noun={OPPORTUNITIES}
+        filtered={area !== "" || status !== ""}
+        caption="Opportunities"
+        columns={COLUMNS}
+        rowKey={(o) => o.oid}
+      />
       <OpportunityForm vocabulary={vocabulary} />
     </section>
   );
