@@ -143,31 +143,12 @@ class FailOpenCache(BaseCache):
     def decr(self, key, delta=1, version=None):
         return self.incr(key, -delta, version=version)
 
-    _cell_rate_script = None  # the script's redis-py handle (EVALSHA, loaded again after a restart)
-
     def cell_rate_step(self, key, *, now: float, interval: float, period: float) -> float:
-        """``cell_rate_step`` below, on Redis as one script (atomic, one round trip); a cache that
-        does not answer lets the request through."""
-        if not self._inner_is_redis():
+        """``cell_rate_step`` below, in one step where the backend has one (RedisCache); a cache
+        that does not answer lets the request through."""
+        if not hasattr(self.inner, "cell_rate_step"):
             return _cell_rate_step_in_two(self, key, now=now, interval=interval, period=period)
-        if self.unavailable():
-            return interval
-        try:
-            client = self.inner._cache.get_client(key, write=True)
-            script = self._cell_rate_script or client.register_script(_CELL_RATE_LUA)
-            self._cell_rate_script = script
-            ahead = script(
-                keys=[self.inner.make_and_validate_key(key)],
-                args=[_microseconds(now), _microseconds(interval), _microseconds(period)],
-                client=client,
-            )
-        except CACHE_ERRORS as exc:
-            self._failed("cell_rate_step", exc)
-            return interval
-        return int(ahead) / 1e6
-
-    def _inner_is_redis(self) -> bool:
-        return isinstance(self.inner, DjangoRedisCache)
+        return self._call("cell_rate_step", interval, key, now=now, interval=interval, period=period)
 
     def clear(self):
         return self._call("clear", None)
@@ -213,8 +194,8 @@ def cell_rate_step(cache, key: str, *, now: float, interval: float, period: floa
     The entry is the time (whole microseconds) the bucket will be empty; the request adds
     ``interval`` to it (from ``now`` if it is already empty). A result above ``period`` means
     the request is refused, and then nothing is stored. The entry expires when the bucket
-    empties: from then on, no entry is the same as one. On Redis (FailOpenCache) this is one
-    atomic script; elsewhere a get and a set.
+    empties: from then on, no entry is the same as one. On Redis (RedisCache, inside
+    FailOpenCache or not) this is one atomic script; elsewhere a get and a set.
     """
     step = getattr(cache, "cell_rate_step", None)
     if step is not None:
@@ -263,11 +244,24 @@ class RedisCacheClient(DjangoRedisCacheClient):
 
 
 class RedisCache(DjangoRedisCache):
-    """Django's Redis cache backend with the client above."""
+    """Django's Redis cache backend with the client above, and the rate-limit step as one script."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+        self._cell_rate_script = None  # redis-py's handle: EVALSHA, loaded again after a restart
+
+    def cell_rate_step(self, key, *, now: float, interval: float, period: float, version=None) -> float:
+        """``cell_rate_step`` as one atomic script on the server: one round trip."""
+        client = self._cache.get_client(key, write=True)
+        if self._cell_rate_script is None:
+            self._cell_rate_script = client.register_script(_CELL_RATE_LUA)
+        ahead = self._cell_rate_script(
+            keys=[self.make_and_validate_key(key, version=version)],
+            args=[_microseconds(now), _microseconds(interval), _microseconds(period)],
+            client=client,
+        )
+        return int(ahead) / 1e6
 
 
 class DatabaseCache(DjangoDatabaseCache):
