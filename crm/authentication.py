@@ -8,6 +8,8 @@ any query.
 """
 
 import dataclasses
+import datetime
+import hashlib
 import re
 import weakref
 
@@ -23,30 +25,77 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from .scopes import user_access
+from .scopes import Access, access_attach, access_entry, access_load, user_access
 
 # rest_framework.authtoken.models.Token.generate_key: 20 random bytes, hex-encoded.
 TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    """DRF's token authentication, matching the key exactly.
+    """DRF's token authentication, matching the key exactly, from the access cache when warm.
 
     Anything but 40 lower-case hex characters is refused without a query; a key the database
     returns for a look-alike (another case, an accent, padding) is refused by a constant-time
-    comparison with the key that was sent.
+    comparison with the key that was sent. A key found and checked is kept in the access
+    cache (crm/scopes.py) with its user and their access, under a digest of the key: the next
+    request with it asks the cache once and the database nothing, until a token, user or
+    access change ends the generation (or ``ACCESS_CACHE_SECONDS`` pass).
     """
 
     def authenticate_credentials(self, key):
-        # DRF's own checks and messages, with the lookup compiled once (token_with_user).
         if not TOKEN_KEY.fullmatch(key):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token = token_with_user(key)
-        if token is None or not constant_time_compare(token.key, key):
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        entry = access_entry(token_cache_key(key), lambda: _TokenEntry.of(_token_checked(key)))
+        token = entry.token(key)
         return token.user, token
+
+
+def token_cache_key(key: str) -> str:
+    """The access-cache key of an API token: a digest, so the cache never holds a usable key."""
+    return f"crm:token:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _token_checked(key: str) -> Token:
+    # DRF's own checks and messages, with the lookup compiled once (token_with_user). A
+    # failure raises, so access_entry stores nothing for it.
+    token = token_with_user(key)
+    if token is None or not constant_time_compare(token.key, key):
+        raise exceptions.AuthenticationFailed(_("Invalid token."))
+    if not token.user.is_active:
+        raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+    return token
+
+
+@dataclasses.dataclass(frozen=True)
+class _TokenEntry:
+    """What a checked token authenticates, as the access cache keeps it: the user's fields
+    (not the password hash, which stays in the database and is read if anything asks for it),
+    when the token was created, and the user's access."""
+
+    user_fields: tuple[tuple[str, object], ...]
+    created: datetime.datetime
+    access: Access
+
+    @classmethod
+    def of(cls, token: Token) -> "_TokenEntry":
+        user = token.user
+        fields = tuple(
+            (field.attname, getattr(user, field.attname))
+            for field in user._meta.concrete_fields
+            if field.attname != "password"
+        )
+        return cls(user_fields=fields, created=token.created, access=access_load(user))
+
+    def token(self, key: str) -> Token:
+        """The token and its user as the ORM would build them, the user's access attached."""
+        alias = router.db_for_read(Token) or DEFAULT_DB_ALIAS
+        names, values = zip(*self.user_fields, strict=True)
+        # from_db takes the fields in model order and defers the rest (the password).
+        user = get_user_model().from_db(alias, names, values)
+        token = Token.from_db(alias, ("key", "user_id", "created"), (key, user.pk, self.created))
+        token.user = user
+        access_attach(user, self.access)
+        return token
 
 
 # The key a lookup is compiled with; each request runs the compiled SQL with its own key.

@@ -8,28 +8,34 @@ areas never matches them.
 
 The access cache: what a user may do (their permissions, their groups and their areas) is
 read from the database once and then kept in Django's cache, so a request costs no
-permission or grant query. Every change that can alter someone's access (a grant saved or
-deleted, a user saved or deleted, group membership, user or group permissions, a group or a
-permission deleted) ends the current *generation* as crm/report_cache.py does (crm/generations.py:
-at once, and at commit unless the database cache commits with the data); an entry of an
-older generation is never used. The generation lives in the same cache as the entries, so
-with a shared cache (the database cache, Redis) a change reaches every worker on its next
-request. ``ACCESS_CACHE_SECONDS``
-bounds how long a change made directly in the database, past the service, goes unseen.
+permission or grant query; an API token's entry holds its user and that access too, so a
+token request asks the database nothing before its own work (crm.authentication). Every
+change that can alter someone's access (a grant saved or deleted, a user saved or deleted,
+group membership, user or group permissions, a group or a permission deleted, an API token
+saved or deleted) ends the current *generation* as crm/report_cache.py does
+(crm/generations.py: at once, and at commit unless the database cache commits with the
+data); an entry of an older generation is never used. The generation lives in the same
+cache as the entries, so with a shared cache (the database cache, Redis) a change reaches
+every worker on its next request. ``ACCESS_CACHE_SECONDS`` bounds how long a change made
+directly in the database, past the service, goes unseen: a token deleted or a user
+deactivated in SQL keeps working that long.
 
 Django's own ``user.has_perm()`` reads the same entry: crm.authentication.ExactUsernameBackend
 fills ModelBackend's per-object permission caches from it, so DRF's permission classes and
 the admin use it alike, for token and session users.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from django.conf import settings
 from django.db.models import Q, Value
 
 from .choices import ALL_AREAS, Area
 from .generations import Generation
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -135,17 +141,40 @@ def scope_for(user) -> AreaScope:
         return AreaScope.NONE
     if user.is_superuser:
         return AreaScope.ALL
-    access = getattr(user, "_crm_access", None)
-    return (access or user_access(user)).scope
+    return access_of(user).scope
+
+
+def access_of(user) -> Access:
+    """The access this request already holds for ``user`` (its token's entry, or an earlier
+    read), else ``user_access(user)``."""
+    return getattr(user, "_crm_access", None) or user_access(user)
 
 
 def _access_cached(user) -> Access:
+    # The superuser flag is in the key: it decides the permissions (every one, for a superuser).
+    return access_entry(f"crm:access:{user.pk}:{int(user.is_superuser)}", lambda: access_load(user))
+
+
+def access_entry(key: str, compute: Callable[[], T]) -> T:
+    """An entry of the access cache: ``compute()``, kept until access changes or for
+    ``ACCESS_CACHE_SECONDS``; computed every time when that is 0. An exception from
+    ``compute`` stores nothing.
+
+    For what depends on who a user is and what they may do: the access itself, and the
+    token lookup that carries it (crm.authentication).
+    """
     timeout = settings.ACCESS_CACHE_SECONDS
     if timeout <= 0:
-        return access_load(user)
-    # The superuser flag is in the key: it decides the permissions (every one, for a superuser).
-    key = f"crm:access:{user.pk}:{int(user.is_superuser)}"
-    return _GENERATION.cached(key, timeout, lambda: access_load(user))
+        return compute()
+    return _GENERATION.cached(key, timeout, compute)
+
+
+def access_attach(user, access: Access) -> None:
+    """Give ``user`` its access for this request, as ModelBackend's per-object caches hold it:
+    has_perm() and scope_for() then ask neither the cache nor the database."""
+    user._crm_access = access
+    user._user_perm_cache = set(access.user_perms)
+    user._group_perm_cache = set(access.group_perms)
 
 
 def access_load(user) -> Access:
@@ -209,13 +238,16 @@ def connect_signals() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group, Permission
     from django.db.models.signals import m2m_changed, post_delete, post_save
+    from rest_framework.authtoken.models import Token, TokenProxy
 
     from .models import AreaGrant
 
     User = get_user_model()
-    for model in (AreaGrant,):
+    # Tokens: the cache holds who a token authenticates (crm.authentication). The admin
+    # deletes through the proxy model, whose signals name the proxy as their sender.
+    for model in (AreaGrant, Token, TokenProxy):
         post_save.connect(_on_change, sender=model, dispatch_uid=f"crm.access.save.{model.__name__}")
-    for model in (AreaGrant, User, Group, Permission):
+    for model in (AreaGrant, Token, TokenProxy, User, Group, Permission):
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"crm.access.delete.{model.__name__}")
     post_save.connect(_on_user_saved, sender=User, dispatch_uid="crm.access.save.user")
     for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):

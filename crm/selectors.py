@@ -45,7 +45,7 @@ from .models import Change, Customer, ForecastSnapshot, Opportunity, RevenueActu
 from .movement import TOTAL as MOVEMENT_TOTAL
 from .movement import Movement, movement_compute
 from .report_cache import report_cached
-from .scopes import AreaScope, scope_for, user_access
+from .scopes import AreaScope, access_of, scope_for
 from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
 from .sql import keeps_first_table, sql_of
@@ -260,7 +260,7 @@ def access_get(*, user) -> dict:
     From the access cache (crm/scopes.py): no query once the user's access is known.
     """
     scope = scope_for(user)
-    groups = set(user_access(user).groups)
+    groups = set(access_of(user).groups)
     return {
         "username": user.get_username(),
         "roles": [role for role, group in ROLE_GROUPS.items() if group in groups],

@@ -1,15 +1,18 @@
 """Area scopes (crm/scopes.py): the AreaScope value, scope_for, and the access cache behind them."""
 
+import pickle
 from http import HTTPStatus
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.models import Token, TokenProxy
 from rest_framework.test import APIClient
 
+from crm.authentication import token_cache_key
 from crm.choices import Area
 from crm.models import AreaGrant, Customer
 from crm.scopes import AreaScope, scope_for
@@ -159,16 +162,55 @@ def _queries(client, url) -> tuple[int, list[str]]:
 
 
 @pytest.mark.django_db
-def test_a_warm_request_asks_no_permission_or_grant_query(reader, django_assert_num_queries):
-    """The first request loads the caller's access in one query; the next asks only for the token."""
+def test_a_warm_request_asks_the_database_nothing_before_its_own_work(reader, django_assert_num_queries):
+    """The first request loads the token with its user, then their access; the next asks neither."""
     client = _token_client(reader)
     with django_assert_num_queries(2):  # the token with its user, the access (one UNION query)
         client.get(ME)
-    with django_assert_num_queries(1):  # the token with its user
+    with django_assert_num_queries(0):
         response = client.get(ME)
     assert response.json()["areas"] == ["France", "UK"]
-    with django_assert_num_queries(2):  # the token with its user, the customers
+    with django_assert_num_queries(1):  # the customers
         assert client.get(CUSTOMERS).status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [Token, TokenProxy], ids=["token", "the admin's token proxy"])
+def test_a_deleted_token_is_refused_on_the_next_request(reader, model):
+    """Deleting a token ends its cached entry at once, also as the admin deletes it (the proxy)."""
+    client = _token_client(reader)
+    assert client.get(ME).status_code == HTTPStatus.OK
+    model.objects.get(user=reader).delete()
+    response = client.get(ME)
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["errors"][0]["detail"] == "Invalid token."
+
+
+@pytest.mark.django_db
+def test_the_cache_keeps_neither_the_token_nor_the_password_hash(reader):
+    """The entry is filed under a digest of the key and leaves the password out; the
+    password is still there for whoever asks the user object for it."""
+    client = _token_client(reader)
+    key = Token.objects.get(user=reader).key
+    assert client.get(ME).status_code == HTTPStatus.OK
+    _generation, entry = cache.get(token_cache_key(key))
+    stored = pickle.dumps(entry)
+    assert key.encode() not in stored
+    assert key not in token_cache_key(key)
+    assert reader.password.encode() not in stored
+    token = entry.token(key)
+    assert (token.key, token.user.pk, token.user.username) == (key, reader.pk, reader.username)
+    assert token.user.check_password("correct-horse-battery-staple")
+
+
+@pytest.mark.django_db
+def test_without_the_access_cache_every_request_reads_the_token(reader, settings, django_assert_num_queries):
+    """ACCESS_CACHE_SECONDS=0: the token and the access are read on every request, as without a cache."""
+    settings.ACCESS_CACHE_SECONDS = 0
+    client = _token_client(reader)
+    for _ in range(2):
+        with django_assert_num_queries(2):  # the token with its user, the access
+            assert client.get(ME).status_code == HTTPStatus.OK
 
 
 @pytest.mark.django_db
@@ -232,7 +274,7 @@ def test_a_login_does_not_invalidate_the_cache(reader, client, django_assert_num
     other = _token_client(reader)
     other.get(ME)
     client.login(username="staff", password="correct-horse-battery-staple")
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         other.get(ME)
 
 
