@@ -135,16 +135,37 @@ def tuple_position(columns) -> Callable[[tuple, list[tuple]], list]:
     return position
 
 
+def _position_values(keys: list[tuple], cursor: Cursor) -> list:
+    if len(cursor.position) != len(keys):
+        raise _cursor_error("This cursor belongs to another query: use it with the ordering it came from.")
+    try:
+        return [field.to_python(value) for (field, _), value in zip(keys, cursor.position, strict=True)]
+    except ValidationError:
+        raise _cursor_error("Not a cursor this API issued.") from None
+
+
+def after_params(keys: list[tuple], cursor: Cursor | None, connection) -> list:
+    """The query parameters ``after`` adds for ``cursor``, in their order in the compiled SQL
+    (``a >= x``, ``a > x``, ``pk > y``), as the ORM prepares them for ``connection``.
+
+    For SQL compiled once and run with each page's position (crm.sql.PageSQL), which checks
+    these against the parameters the ORM produced before it relies on them.
+    """
+    if cursor is None:
+        return []
+    values = _position_values(keys, cursor)
+    prepared = [
+        field.get_db_prep_value(value, connection, prepared=False)
+        for (field, _), value in zip(keys, values, strict=True)
+    ]
+    return [prepared[0], prepared[0], prepared[1]] if len(keys) > 1 else prepared
+
+
 def after(queryset: QuerySet, keys: list[tuple], cursor: Cursor | None) -> QuerySet:
     """``queryset`` from the cursor's position on, in the direction it walks (reversed going back)."""
     if cursor is None:
         return queryset
-    if len(cursor.position) != len(keys):
-        raise _cursor_error("This cursor belongs to another query: use it with the ordering it came from.")
-    try:
-        values = [field.to_python(value) for (field, _), value in zip(keys, cursor.position, strict=True)]
-    except ValidationError:
-        raise _cursor_error("Not a cursor this API issued.") from None
+    values = _position_values(keys, cursor)
     descending = keys[0][1]
     op = "lt" if descending != cursor.backward else "gt"
     (first, _), *rest = keys

@@ -19,6 +19,7 @@ schema (parameters, their errors and the response), so every list documents it a
 import orjson
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.utils.urls import replace_query_param
 
@@ -122,27 +123,41 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
             self.limit = data["limit"] or self.default_limit
             self.offset = data["offset"] or 0
 
-    def paginate_queryset(self, queryset, request, view=None, fetch=list, position=cursors.position_of):
+    def paginate_queryset(
+        self, queryset, request, view=None, fetch=list, position=cursors.position_of, fetch_cursor_page=None
+    ):
         """The page's rows after ``parse``; ``fetch`` runs a sliced queryset (a view may fetch smarter,
         or as tuples: ``position(row, keys)`` then reads a row's sort key).
 
         limit/offset: a COUNT, then one query for the slice. page_size: one query for the
         slice after (or before) the cursor's position, one row more than the page to learn
-        whether another page follows; no count.
+        whether another page follows; no count. A view may run a cursor page itself:
+        ``fetch_cursor_page(page, shape=..., position=...)`` gets a function building the
+        sliced queryset, what fixes its SQL but the position (the alias, the query's identity,
+        the direction and the size) and the position's query parameters (crm.sql.PageSQL).
         """
         if not self.keyset:
             self.count = self.get_count(queryset)
             return fetch(queryset[self.offset : self.offset + self.limit])
         self.keys = cursors.keyset_of(queryset)
         backward = self.cursor is not None and self.cursor.backward
-        rows = fetch(cursors.after(queryset, self.keys, self.cursor)[: self.limit + 1])
+        identity = self._query_identity(request)
+
+        def page():
+            return cursors.after(queryset, self.keys, self.cursor)[: self.limit + 1]
+
+        if fetch_cursor_page is None:
+            rows = fetch(page())
+        else:
+            shape = (queryset.db, identity, self.cursor is not None, backward, self.limit)
+            params = cursors.after_params(self.keys, self.cursor, connections[queryset.db])
+            rows = fetch_cursor_page(page, shape=shape, position=params)
         more = len(rows) > self.limit
         rows = rows[: self.limit]
         if backward:
             rows.reverse()
         first = position(rows[0], self.keys) if rows else None
         last = position(rows[-1], self.keys) if rows else None
-        identity = self._query_identity(request)
         here = self.cursor.position if self.cursor else None
         self.next_cursor = self.previous_cursor = None
         if backward:

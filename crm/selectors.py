@@ -12,10 +12,9 @@ it is absent from a list and None for a single read, exactly like one that does 
 
 import dataclasses
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db import connections
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -48,7 +47,7 @@ from .report_cache import report_cached
 from .scopes import AreaScope, access_of, scope_for
 from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
-from .sql import keeps_first_table, sql_of
+from .sql import PageSQL, rows_of
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -218,25 +217,26 @@ def opportunity_page_fetch(page: QuerySet[Opportunity], *, columns: Sequence[str
     page's rows are read whole: otherwise MySQL reads every skipped row, or sorts the table.
     """
     if page.query.low_mark:
-        oids = [oid for (oid,) in _rows(page.values_list("oid"))]
+        oids = [oid for (oid,) in rows_of(page.values_list("oid"))]
         oid_at = list(columns).index("oid")
         rows = Opportunity.objects.using(page.db).filter(oid__in=oids).order_by().values_list(*columns)
         by_oid = {row[oid_at]: row for row in rows}
         return [by_oid[oid] for oid in oids if oid in by_oid]
-    return _rows(page.values_list(*columns))
+    return rows_of(page.values_list(*columns))
 
 
-def _rows(queryset: QuerySet) -> list[tuple]:
-    if not keeps_first_table(queryset):
-        return list(queryset)
-    try:
-        sql, params = sql_of(queryset)
-    except EmptyResultSet:
-        # A query that cannot match (a caller granted no area): no rows, as the ORM answers.
-        return []
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+# The opportunity lists' cursor pages, compiled once per shape (crm.sql.PageSQL).
+_CURSOR_PAGES = PageSQL()
+
+
+def opportunity_cursor_page_fetch(
+    page: Callable[[], QuerySet[Opportunity]], *, shape: tuple, position: Sequence, columns: Sequence[str]
+) -> list[tuple]:
+    """A cursor page of ``opportunity_list`` as tuples of ``columns``, as opportunity_page_fetch
+    runs it, from SQL compiled once per ``shape`` (the paginator's, with the caller's scope in it:
+    the scope is part of the query). ``page()`` builds the sliced queryset when the shape is new.
+    """
+    return _CURSOR_PAGES.rows((*shape, tuple(columns)), lambda: page().values_list(*columns), position)
 
 
 def opportunity_get(*, oid: str, scope: AreaScope) -> Opportunity | None:

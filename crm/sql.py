@@ -5,8 +5,13 @@ join from the smaller ``customer`` table and then sort every opportunity, so a p
 costs as much as the whole table. ``STRAIGHT_JOIN`` (valid on MySQL 8 and MariaDB alike)
 makes the opportunities the first table: the close-date index delivers the order and each
 row's customer is one primary-key lookup.
+
+Such pages run as raw SQL; ``PageSQL`` keeps the SQL of cursor pages, compiled once per shape.
 """
 
+from collections.abc import Callable, Hashable, Sequence
+
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -34,3 +39,76 @@ def sql_of(queryset: QuerySet, *, first_table: bool = False) -> tuple[str, tuple
     if keeps_first_table(queryset) or (first_table and mysql):
         sql = "SELECT STRAIGHT_JOIN" + sql[len("SELECT") :]
     return sql, params
+
+
+class PageSQL:
+    """The SQL of cursor pages, compiled once per query shape and run with each page's position.
+
+    Building and compiling a page's queryset (its filters, the caller's scope, the keyset
+    condition, STRAIGHT_JOIN) costs about half of what running it costs with the table in
+    memory (0.6-0.8 ms of CPU against 1.5-2.5 ms). All of that SQL but the position is fixed by
+    the page's *shape*: the database alias, the path and filters (the cursor's own identity),
+    the caller's areas, the direction and the page size. Only pure values decide it (the
+    filters' vocabularies and parsed values), nothing read from the database, so a shape is
+    compiled once per process and a page runs that SQL with its position's parameters
+    (``crm.cursors.after_params``), which the keyset condition puts last.
+
+    The first compilation of a shape checks that its parameters end with the position's: if
+    they do not, nothing is kept and the shape is compiled on every page. A shape whose page
+    the ORM runs itself (no join to keep first, SQLite) is fetched with the ORM every time.
+    """
+
+    # Shapes kept per process; past that the table starts again (a shape costs one compilation).
+    KEPT = 1024
+
+    def __init__(self):
+        self._plans: dict[Hashable, tuple[str, tuple] | None] = {}
+
+    def rows(self, shape: Hashable, page: Callable[[], QuerySet], position: Sequence) -> list[tuple]:
+        """The rows of ``page()`` (a sliced values_list queryset) as tuples.
+
+        ``shape[0]`` is the database alias; ``position`` the parameters of the page's position.
+        """
+        plan = self._plans.get(shape, False)
+        if plan is None:
+            return list(page())
+        if plan is not False:
+            sql, fixed = plan
+            return _fetch(shape[0], sql, (*fixed, *position))
+        queryset = page()
+        if not keeps_first_table(queryset):
+            self._keep(shape, None)
+            return list(queryset)
+
+        def keep(sql, params):
+            cut = len(params) - len(position)
+            if cut >= 0 and params[cut:] == tuple(position):
+                self._keep(shape, (sql, params[:cut]))
+
+        return rows_of(queryset, compiled=keep)
+
+    def _keep(self, shape: Hashable, plan) -> None:
+        if len(self._plans) >= self.KEPT:
+            self._plans.clear()
+        self._plans[shape] = plan
+
+
+def rows_of(queryset: QuerySet, *, compiled: Callable[[str, tuple], None] | None = None) -> list[tuple]:
+    """The rows of a values_list ``queryset``: as raw SQL with STRAIGHT_JOIN where
+    ``keeps_first_table`` says so (``compiled(sql, params)`` is told what runs), else by the ORM."""
+    if not keeps_first_table(queryset):
+        return list(queryset)
+    try:
+        sql, params = sql_of(queryset)
+    except EmptyResultSet:
+        # A query that cannot match (a caller granted no area): no rows, as the ORM answers.
+        return []
+    if compiled is not None:
+        compiled(sql, tuple(params))
+    return _fetch(queryset.db, sql, params)
+
+
+def _fetch(alias: str, sql: str, params: Sequence) -> list[tuple]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())

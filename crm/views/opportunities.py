@@ -28,6 +28,7 @@ from ..rendering import JSONStream, PreEncodedJSONRenderer, stream_rows, stream_
 from ..scopes import scope_for
 from ..selectors import (
     customer_get,
+    opportunity_cursor_page_fetch,
     opportunity_get,
     opportunity_list,
     opportunity_page_fetch,
@@ -98,6 +99,16 @@ def _page_rows(page):
     return opportunity_page_fetch(page, columns=OPPORTUNITY_COLUMNS)
 
 
+def _cursor_page_rows(scope):
+    def fetch(page, *, shape, position):
+        # The caller's areas are part of the query, so of its shape.
+        return opportunity_cursor_page_fetch(
+            page, shape=(*shape, scope.cache_key()), position=position, columns=OPPORTUNITY_COLUMNS
+        )
+
+    return fetch
+
+
 _page_position = cursors.tuple_position(OPPORTUNITY_COLUMNS)
 
 
@@ -111,7 +122,12 @@ class StreamedListMixin:
         json = request.accepted_renderer.format == "json"
         if paged:
             page = self.paginator.paginate_queryset(
-                rows, request, view=self, fetch=_page_rows, position=_page_position
+                rows,
+                request,
+                view=self,
+                fetch=_page_rows,
+                position=_page_position,
+                fetch_cursor_page=_cursor_page_rows(scope_for(request.user)),
             )
             if json:
                 return Response(self.paginator.get_paginated_response_bytes(opportunity_rows_to_json(page)))

@@ -2,15 +2,20 @@
 
 import datetime
 from http import HTTPStatus
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from crm import selectors, sql
 from crm.models import Customer, Opportunity
 from crm.pagination import MAX_OFFSET
+from crm.sql import PageSQL
 from crm.tests.factories import CustomerFactory, OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +67,7 @@ def _walk(client, url, params, *, between=None) -> tuple[list[dict], int]:
             between(pages)
         if body["next"] is None:
             return rows, pages
+        assert pages < 200, "the walk does not end"
         response = client.get(body["next"])
 
 
@@ -241,3 +247,77 @@ def test_an_area_page_keeps_opportunities_first_on_mysql(reader, pipeline, djang
     )[:3]
     page_sql = next(q["sql"] for q in captured.captured_queries if "crm_opportunities" in q["sql"])
     assert page_sql.startswith("SELECT STRAIGHT_JOIN")
+
+
+# --- Page SQL compiled once per shape (crm.sql.PageSQL) -------------------------------------------
+def _page_statements(client, params) -> tuple[list[str], list[list[dict]]]:
+    """Walk forward to the end, then back to the start: each page's statement and rows (the
+    links hold signed cursors, which carry the time they were signed)."""
+    statements, bodies = [], []
+
+    def get(url, query=None):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, query)
+        assert response.status_code == HTTPStatus.OK, response.json()
+        statements.extend(q["sql"] for q in captured.captured_queries if "crm_opportunities" in q["sql"])
+        bodies.append(response.json()["results"])
+        return response.json()
+
+    body = get(OPPORTUNITIES, params)
+    while body["next"]:
+        body = get(body["next"])
+        assert len(bodies) <= 2 * len(Opportunity.objects.all()), "the walk does not end"
+    while body["previous"]:
+        body = get(body["previous"])
+        assert len(bodies) <= 4 * len(Opportunity.objects.all()), "the walk back does not end"
+    return statements, bodies
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page_size": 3},
+        {"page_size": 2, "area": "France", "expected_close_date_from": _day(2).isoformat()},
+        {"page_size": 4, "ordering": "-expected_close_date,-oid"},
+        {"page_size": 5, "ordering": "oid", "status": "Proposal"},
+    ],
+    ids=["default order", "filters", "descending", "by oid"],
+)
+def test_a_cursor_page_runs_the_statement_compiled_afresh_would(reader, pipeline, params):
+    """Pages after a shape's first run its SQL compiled once, with their own position: forward
+    and back, every statement (parameters included) and every page's rows are the ones compiling each
+    page anew gives, and a walk compiles once per direction, not once per page."""
+    kept = selectors._CURSOR_PAGES
+    compiled_once = PageSQL()
+    with (
+        mock.patch.object(selectors, "_CURSOR_PAGES", compiled_once),
+        mock.patch.object(sql, "sql_of", wraps=sql.sql_of) as compilations,
+    ):
+        statements, bodies = _page_statements(reader, params)
+    once = compilations.call_count
+    compiled_each_time = PageSQL()
+    with (
+        mock.patch.object(selectors, "_CURSOR_PAGES", compiled_each_time),
+        mock.patch.object(compiled_each_time, "_keep"),
+        mock.patch.object(sql, "sql_of", wraps=sql.sql_of) as compilations,
+    ):
+        assert _page_statements(reader, params) == (statements, bodies)
+    assert len(bodies) > 4
+    # The first page, the pages after a cursor, the pages before one.
+    assert once == 3
+    assert compilations.call_count == len(bodies)
+    assert selectors._CURSOR_PAGES is kept
+
+
+def test_callers_of_different_areas_never_share_a_compiled_page(reader, pipeline):
+    """The same URLs for a reader of every area and a reader of France, one after the other:
+    the areas are part of the page's shape, so each gets only their own rows."""
+    france = APIClient()
+    france_user = UserFactory(permissions=["crm.view_opportunity", "crm.view_customer"], areas=["France"])
+    france.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=france_user).key}")
+    for _ in range(2):
+        everyone, _ = _walk(reader, OPPORTUNITIES, {"page_size": 3})
+        french, _ = _walk(france, OPPORTUNITIES, {"page_size": 3})
+        assert [row["oid"] for row in everyone] == _default_order(pipeline)
+        assert [row["oid"] for row in french] == _default_order([o for o in pipeline if o.customer_id == 1])
