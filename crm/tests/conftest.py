@@ -1,4 +1,5 @@
 import json
+import uuid
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,7 @@ from rest_framework.test import APIClient
 
 from crm.models import LEGACY_MODELS
 from crm.schema import create_legacy_tables, missing_legacy_tables
+from crm.tests.caches import REDIS_TEST_URL, redis_answers, redis_caches
 
 IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 
@@ -52,6 +54,15 @@ def _fresh_cache():
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def shared_redis() -> dict:
+    """A CACHES setting for the Redis this machine runs, under a key prefix of this test's own;
+    the test is skipped, saying why, where no Redis answers (crm/tests/caches.py)."""
+    if not redis_answers():
+        pytest.skip(f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
+    return redis_caches(REDIS_TEST_URL, prefix=f"test-{uuid.uuid4().hex}")
 
 
 @pytest.fixture(scope="session")

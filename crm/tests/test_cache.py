@@ -24,37 +24,12 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
-from crm.cache import DatabaseCache, FailOpenCache, cell_rate_step, wrap
+from crm.cache import DatabaseCache, FailOpenCache, cell_rate_step
+from crm.tests.caches import DEAD_REDIS, redis_caches
 from crm.tests.factories import UserFactory
 from crm.tests.test_settings import SETTINGS, _clean_environ
 
 pytestmark = pytest.mark.django_db
-
-DEAD_REDIS = "redis://127.0.0.1:1/0"
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_cache(url: str, prefix: str = "") -> dict:
-    return {
-        "default": wrap(
-            {
-                "BACKEND": "crm.cache.RedisCache",
-                "LOCATION": url,
-                "KEY_PREFIX": prefix,
-                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-            },
-            retry_seconds=60,
-        )
-    }
-
-
-def _redis_answers() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture
@@ -66,7 +41,7 @@ def user_client(api_client):
 
 @pytest.fixture
 def dead_cache(settings):
-    settings.CACHES = _redis_cache(DEAD_REDIS)
+    settings.CACHES = redis_caches(DEAD_REDIS)
     yield caches["default"]
     caches["default"].close()
 
@@ -125,11 +100,10 @@ def test_every_cache_operation_acts_as_a_miss_when_the_server_is_down(dead_cache
         cache.incr("k")
 
 
-@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
-def test_the_rate_limit_is_one_count_for_every_process_sharing_redis(settings, user_client):
+def test_the_rate_limit_is_one_count_for_every_process_sharing_redis(settings, user_client, shared_redis):
     """Two processes (two cache clients) count one user's requests together: the limit is not doubled."""
     # given a limit of 3/min and a key prefix no one else uses
-    settings.CACHES = _redis_cache(REDIS_TEST_URL, prefix=f"test-{uuid.uuid4().hex}")
+    settings.CACHES = shared_redis
     statuses = []
     with mock.patch.object(UserRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "3/min"}):
         # when: two requests through one client, then a fresh client as another process would have
@@ -141,13 +115,11 @@ def test_the_rate_limit_is_one_count_for_every_process_sharing_redis(settings, u
     assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
 
 
-@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
-def test_concurrent_steps_of_one_bucket_on_redis_let_exactly_the_rate_through():
+def test_concurrent_steps_of_one_bucket_on_redis_let_exactly_the_rate_through(shared_redis):
     """20 clients (as 20 workers would have) add a request to one 5/min bucket at the same instant:
     5 pass, 15 are refused, and the entry is the time the bucket empties, in microseconds."""
     # given: one client each, a prefix no one else uses, a fixed clock
-    prefix = f"test-{uuid.uuid4().hex}"
-    config = _redis_cache(REDIS_TEST_URL, prefix=prefix)["default"]
+    config = shared_redis["default"]
     clients = [FailOpenCache(config["LOCATION"], config) for _ in range(20)]
     barrier = threading.Barrier(20)
     now = 1_000_000.0
@@ -168,10 +140,9 @@ def test_concurrent_steps_of_one_bucket_on_redis_let_exactly_the_rate_through():
         client.close()
 
 
-@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
-def test_the_redis_backend_keeps_one_client_that_threads_share():
+def test_the_redis_backend_keeps_one_client_that_threads_share(shared_redis):
     """Every operation of one cache goes through one redis.Redis, from any thread, and reads back."""
-    config = _redis_cache(REDIS_TEST_URL, prefix=f"test-{uuid.uuid4().hex}")["default"]
+    config = shared_redis["default"]
     cache = FailOpenCache(config["LOCATION"], config)
     first = cache.inner._cache.get_client(write=True)
 

@@ -2,7 +2,6 @@
 
 import ipaddress
 import pickle
-import uuid
 from http import HTTPStatus
 from unittest import mock
 
@@ -13,7 +12,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from crm.tests.factories import UserFactory
-from crm.tests.test_cache import REDIS_TEST_URL, _redis_answers, _redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +60,7 @@ def test_the_user_limit_is_counted_per_user(api_client):
 def rate_cache(request, settings):
     """The tests' in-process cache, or the Redis this machine runs (one atomic step per request)."""
     if request.param == "redis":
-        if not _redis_answers():
-            pytest.skip(f"no Redis answers at {REDIS_TEST_URL} (REDIS_TEST_URL)")
-        settings.CACHES = _redis_cache(REDIS_TEST_URL, prefix=f"test-{uuid.uuid4().hex}")
+        settings.CACHES = request.getfixturevalue("shared_redis")
     yield request.param
     caches["default"].close()
 
