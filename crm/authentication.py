@@ -38,8 +38,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
     returns for a look-alike (another case, an accent, padding) is refused by a constant-time
     comparison with the key that was sent. A key found and checked is kept in the access
     cache (crm/scopes.py) with its user and their access, under a digest of the key: the next
-    request with it asks the cache once and the database nothing, until a token, user or
-    access change ends the generation (or ``ACCESS_CACHE_SECONDS`` pass).
+    request with it asks the cache once and reads no token, user or permission table, until a
+    token, user or access change ends the generation (or ``ACCESS_CACHE_SECONDS`` pass).
     """
 
     def authenticate_credentials(self, key):

@@ -9,7 +9,7 @@ areas never matches them.
 The access cache: what a user may do (their permissions, their groups and their areas) is
 read from the database once and then kept in Django's cache, so a request costs no
 permission or grant query; an API token's entry holds its user and that access too, so a
-token request asks the database nothing before its own work (crm.authentication). Every
+token request reads no token, user or permission table (crm.authentication). Every
 change that can alter someone's access (a grant saved or deleted, a user saved or deleted,
 group membership, user or group permissions, a group or a permission deleted, an API token
 saved or deleted) ends the current *generation* as crm/report_cache.py does
