@@ -195,7 +195,8 @@ def cell_rate_step(cache, key: str, *, now: float, interval: float, period: floa
     ``interval`` to it (from ``now`` if it is already empty). A result above ``period`` means
     the request is refused, and then nothing is stored. The entry expires when the bucket
     empties: from then on, no entry is the same as one. On Redis (RedisCache, inside
-    FailOpenCache or not) this is one atomic script; elsewhere a get and a set.
+    FailOpenCache or not) this is one atomic script, on the database cache on MySQL one
+    statement (DatabaseCache); elsewhere a get and a set.
     """
     step = getattr(cache, "cell_rate_step", None)
     if step is not None:
@@ -324,3 +325,68 @@ class DatabaseCache(DjangoDatabaseCache):
                 # As Django's set: the write that fails is not the request's error (the count
                 # and the cull before it are, as there).
                 return
+
+    def cell_rate_step(self, key, *, now: float, interval: float, period: float, version=None) -> float:
+        """``cell_rate_step`` as one statement on MySQL and MariaDB, outside a transaction.
+
+        The get and set of ``_cell_rate_step_in_two`` are a SELECT and an upsert, and two
+        workers stepping one caller at the same instant may both read the old entry and both
+        pass. Here one ``INSERT ... ON DUPLICATE KEY UPDATE`` reads, moves and writes the entry
+        under the row's lock, so concurrent steps are counted one after the other, in one
+        round trip. The entry is stored as Django's ``get`` reads it (a base64 pickle of the
+        int, in pickle's text form ``I<digits>\\n.``, which SQL can write and parse); any other
+        value counts as an empty bucket, as on Redis. The statement hands the seconds ahead
+        back through ``LAST_INSERT_ID(expr)``, which the server returns with its answer
+        (``cursor.lastrowid``); a new row (no ``LAST_INSERT_ID`` call) is one ``interval``
+        ahead. The entry expires a ``period`` after ``now``: by then the bucket is empty.
+        """
+        db = router.db_for_write(self.cache_model_class)
+        connection = connections[db]
+        if connection.vendor != "mysql" or connection.in_atomic_block:
+            return _cell_rate_step_in_two(self, key, now=now, interval=interval, period=period)
+        made_key = self.make_and_validate_key(key, version=version)
+        now_us, interval_us, period_us = (_microseconds(value) for value in (now, interval, period))
+        zone = UTC if settings.USE_TZ else None
+        expires = datetime.fromtimestamp(math.ceil(now + period), tz=zone)
+        expires = connection.ops.adapt_datetimefield_value(expires)
+        quote = connection.ops.quote_name
+        table, value = quote(self._table), quote("value")
+        stored = _STORED_MICROSECONDS.format(value=value)
+        empty_at = f"(GREATEST({stored}, %s) + %s)"
+        ahead = f"({empty_at} - %s)"
+        position = [now_us, interval_us, now_us]
+        statement = (
+            f"INSERT INTO {table} ({quote('cache_key')}, {value}, {quote('expires')}) "  # noqa: S608
+            "VALUES (%s, %s, %s) ON DUPLICATE KEY UPDATE "
+            # expires first: both assignments read the entry as it was.
+            f"{quote('expires')} = IF(LAST_INSERT_ID({ahead}) <= %s, %s, {quote('expires')}), "
+            f"{value} = IF({ahead} <= %s, TO_BASE64(CONCAT('I', {empty_at}, CHAR(10), '.')), {value})"
+        )
+        params = [made_key, _pickled_int(now_us + interval_us), expires]
+        params += [*position, period_us, expires, *position, period_us, now_us, interval_us]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                updated, ahead_us = cursor.rowcount, cursor.lastrowid
+        except DatabaseError:
+            # As the set above: the counter's write is not the request's error.
+            return interval
+        if ahead_us:
+            return ahead_us / 1e6
+        if updated == 1:
+            return interval  # a new entry: the bucket was empty
+        # An update whose LAST_INSERT_ID did not come back (no server here does that): read it.
+        stored_us = self.get(key, version=version)
+        return (stored_us - now_us) / 1e6 if isinstance(stored_us, int) else interval
+
+
+# The entry's microseconds, parsed from the base64 pickle ``I<digits>\n.``; 0 for anything else.
+_STORED_MICROSECONDS = (
+    "IF(LEFT(FROM_BASE64({value}), 1) = 'I' AND RIGHT(FROM_BASE64({value}), 2) = CONCAT(CHAR(10), '.'), "
+    "CAST(SUBSTRING(FROM_BASE64({value}), 2, LENGTH(FROM_BASE64({value})) - 3) AS UNSIGNED), 0)"
+)
+
+
+def _pickled_int(number: int) -> str:
+    # Pickle's text form of an int, as the statement above writes it; pickle.loads reads it.
+    return base64.b64encode(f"I{number}\n.".encode()).decode("ascii")

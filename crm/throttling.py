@@ -69,8 +69,9 @@ class CellRateMixin:
     would take it more than one period ahead is refused. N requests pass at once, as with
     DRF, and then one per period/N, instead of none until the oldest leaves the window; the
     429's Retry-After is the time until the next one would pass. On Redis the step is one
-    atomic script (crm.cache.cell_rate_step): one round trip, and concurrent requests of one
-    caller on several workers are counted one after the other.
+    atomic script, on the database cache on MySQL one statement (crm.cache.cell_rate_step):
+    one round trip, and concurrent requests of one caller on several workers are counted one
+    after the other.
     """
 
     def allow_request(self, request, view):

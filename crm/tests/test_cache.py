@@ -11,6 +11,7 @@ import logging
 import os
 import runpy
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -245,3 +246,62 @@ def test_a_set_inside_a_transaction_is_taken_back_with_it(db_cache):
         raise Rollback
     assert db_cache.get("kept") == "before"
     assert db_cache.get("new", "missing") == "missing"
+
+
+# --- The database cache's rate-limit step: one statement on MySQL ------------------------------
+def _step(cache, key: str, now: float) -> float:
+    return cell_rate_step(cache, key, now=now, interval=12.0, period=60.0)
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_the_rate_limit_step_on_the_database_cache_is_one_statement_that_reads_back(db_cache):
+    """Each step is one upsert: 5 pass in a 5/min bucket, the 6th is refused and stores nothing;
+    the entry is the time the bucket empties, in microseconds, as Django's get reads it."""
+    # given a clock of now, so the entry's expiry is real
+    now = float(round(time.time()))
+    # when
+    with CaptureQueriesContext(connection) as statements:
+        aheads = [_step(db_cache, "bucket", now) for _ in range(6)]
+    # then
+    assert aheads == [12.0, 24.0, 36.0, 48.0, 60.0, 72.0]
+    assert [s["sql"].split()[0] for s in statements] == ["INSERT"] * 6
+    assert db_cache.get("bucket") == round((now + 60) * 1_000_000)
+    # and a minute later the bucket is empty again: one interval ahead
+    assert _step(db_cache, "bucket", now + 60) == 12.0
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_the_step_did_not_write_counts_as_an_empty_bucket(db_cache):
+    """A value Django's set stored under the key (an entry from before) is read as no entry."""
+    now = float(round(time.time()))
+    db_cache.set("bucket", [now, now], 60)
+    assert _step(db_cache, "bucket", now) == 12.0
+    assert db_cache.get("bucket") == round((now + 12) * 1_000_000)
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_steps_on_the_database_cache_let_exactly_the_rate_through(db_cache):
+    """12 connections (as 12 workers would have) step one 5/min bucket at the same instant:
+    5 pass and 7 are refused, where a read and a write apart could let more through."""
+    # given one database connection per thread, and a fixed clock
+    now = float(round(time.time()))
+    barrier = threading.Barrier(12)
+
+    def step(_):
+        try:
+            barrier.wait()
+            return _step(db_cache, "bucket", now)
+        finally:
+            connection.close()
+
+    # when
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        aheads = list(pool.map(step, range(12)))
+
+    # then
+    assert sorted(ahead for ahead in aheads if ahead <= 60) == [12.0, 24.0, 36.0, 48.0, 60.0]
+    assert sorted(ahead for ahead in aheads if ahead > 60) == [72.0] * 7
+    assert db_cache.get("bucket") == round((now + 60) * 1_000_000)
