@@ -6,14 +6,19 @@ costs as much as the whole table. ``STRAIGHT_JOIN`` (valid on MySQL 8 and MariaD
 makes the opportunities the first table: the close-date index delivers the order and each
 row's customer is one primary-key lookup.
 
-Such pages run as raw SQL; ``PageSQL`` keeps the SQL of cursor pages, compiled once per shape.
+Such pages run as raw SQL; ``PageSQL`` keeps the SQL of cursor pages, compiled once per shape,
+and ``CompiledLookup`` the SQL of a lookup by key that every request makes (the API token, a
+create's customer).
 """
 
+import dataclasses
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import Model, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 
 def keeps_first_table(queryset: QuerySet) -> bool:
@@ -112,3 +117,117 @@ def _fetch(alias: str, sql: str, params: Sequence) -> list[tuple]:
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Instances:
+    """How one model instance (and what it selects related) is built from a row, as the ORM does."""
+
+    model: type[Model]
+    columns: tuple[int, ...]
+    attnames: tuple[str, ...]
+    related: tuple[tuple["_Instances", Callable, Callable], ...]  # (built, local_setter, remote_setter)
+
+    @classmethod
+    def of(cls, compiler: SQLCompiler, klass_info: dict) -> "_Instances":
+        columns = tuple(klass_info["select_fields"])
+        related = tuple(
+            (cls.of(compiler, info), info["local_setter"], info["remote_setter"])
+            for info in klass_info.get("related_klass_infos", ())
+        )
+        attnames = tuple(compiler.select[column][0].target.attname for column in columns)
+        return cls(klass_info["model"], columns, attnames, related)
+
+    def build(self, alias: str, row: Sequence) -> Model | None:
+        values = [row[column] for column in self.columns]
+        if values[self.attnames.index(self.model._meta.pk.attname)] is None:
+            return None  # a related row that is not there (a LEFT JOIN's NULLs)
+        instance = self.model.from_db(alias, self.attnames, values)
+        for related, local_setter, remote_setter in self.related:
+            related_instance = related.build(alias, row)
+            local_setter(instance, related_instance)
+            if related_instance is not None:
+                remote_setter(related_instance, instance)
+        return instance
+
+
+@dataclasses.dataclass(frozen=True)
+class _LookupPlan:
+    compiler: SQLCompiler
+    sql: str
+    fixed: tuple
+    converters: dict
+    instances: _Instances
+    annotations: tuple[tuple[str, int], ...]
+
+
+_EMPTY = "empty"  # a lookup that cannot match (a scope granting no area)
+
+
+class CompiledLookup:
+    """The one instance a queryset matches by a key, from SQL compiled once per shape.
+
+    The ORM builds and compiles a lookup's queryset on every call: for a lookup by primary
+    key that every request makes (the API token with its user, a create's customer) that is
+    0.4-0.6 ms of CPU where the query takes 0.15-0.25 ms. ``get(shape, build, key)`` compiles
+    ``build(key)`` once per ``shape`` and connection (a compiler holds its connection), then
+    runs that SQL with each call's key and builds the instances as the ORM would: the
+    converters of every column, ``select_related`` instances, annotations.
+
+    ``shape`` names everything but the key that decides the SQL (a caller's scope, say). The
+    key must be the query's last parameter: the first call compiles ``build`` with both
+    ``placeholders`` and keeps the plan only if nothing else differs; otherwise every call
+    runs the ORM. The answer is None when no row or more than one matches.
+    """
+
+    def __init__(self, model: type[Model]):
+        self.model = model
+        self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(
+        self, shape: Hashable, build: Callable[[object], QuerySet], key, *, placeholders: tuple
+    ) -> Model | None:
+        alias = router.db_for_read(self.model) or DEFAULT_DB_ALIAS
+        connection = connections[alias]
+        plans = self._plans.setdefault(connection, {})
+        if shape not in plans:
+            plans[shape] = self._compile(build, connection, placeholders)
+        plan = plans[shape]
+        if plan is None:
+            rows = list(build(key)[:2])
+            return rows[0] if len(rows) == 1 else None
+        if plan is _EMPTY:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, (*plan.fixed, key))
+            rows = cursor.fetchall()
+        if len(rows) != 1:
+            return None
+        (row,) = plan.compiler.apply_converters(rows, plan.converters)
+        instance = plan.instances.build(alias, row)
+        for name, column in plan.annotations:
+            setattr(instance, name, row[column])
+        return instance
+
+    @staticmethod
+    def _compile(build: Callable[[object], QuerySet], connection, placeholders: tuple):
+        compiled = []
+        try:
+            for placeholder in placeholders:
+                compiler = build(placeholder).query.get_compiler(connection=connection)
+                sql, params = compiler.as_sql()
+                compiled.append((compiler, sql, tuple(params)))
+        except EmptyResultSet:
+            return _EMPTY
+        (compiler, sql, params), (_, other_sql, other_params) = compiled
+        same = sql == other_sql and params[:-1] == other_params[:-1]
+        if not same or (params[-1:], other_params[-1:]) != ((placeholders[0],), (placeholders[1],)):
+            return None
+        return _LookupPlan(
+            compiler=compiler,
+            sql=sql,
+            fixed=params[:-1],
+            converters=compiler.get_converters([column for column, _, _ in compiler.select]),
+            instances=_Instances.of(compiler, compiler.klass_info),
+            annotations=tuple(compiler.annotation_col_map.items()),
+        )

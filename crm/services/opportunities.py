@@ -28,6 +28,7 @@ from ..messages import vocabulary_message
 from ..models import Customer, Opportunity
 from ..report_cache import report_cache_invalidate
 from ..scopes import AreaScope
+from ..sql import CompiledLookup
 from .history import change_record, row_values
 
 # --- Opportunities -----------------------------------------------------------------------
@@ -106,7 +107,16 @@ def _customer_read(cid: int, scope: AreaScope) -> Customer | None:
     """
     if int_id(cid) is None:
         return None
-    return Customer.objects.filter(scope.customer_q(), cid=cid).annotate(database_now=Now()).first()
+    # From SQL compiled once per scope (crm.sql.CompiledLookup): the ORM's 0.5 ms per create.
+    return _CUSTOMER_READ.get(
+        scope.cache_key(),
+        lambda key: Customer.objects.filter(scope.customer_q(), cid=key).annotate(database_now=Now()),
+        cid,
+        placeholders=(1, 2),
+    )
+
+
+_CUSTOMER_READ = CompiledLookup(Customer)
 
 
 def opportunity_validate(
