@@ -83,6 +83,7 @@ class Bench:
     results: list[Result] = field(default_factory=list)
     section: str = ""
     failure: str = ""
+    failures: dict[int, str] = field(default_factory=dict)  # of the last in_turn, by position
 
     def __post_init__(self):
         _, self.reader_token = api_user_ensure(
@@ -142,9 +143,54 @@ class Bench:
             times.append(time.perf_counter() - start)
         return min(times)
 
-    def add(self, label: str, seconds: float | None, floor: float | None = None, note: str = "") -> None:
+    def in_turn(self, *fns: Callable[[], object]) -> list[float | None]:
+        """``best_of`` for a floor and the figures measured against it, their batches in turn.
+
+        The shared machine's speed drifts by 20-40 % within seconds; timed one after the
+        other, a floor and its figure can land on either side of a drift. Here each of the
+        ``repeat`` rounds times one batch of every function, so each ratio compares batches
+        taken moments apart; each figure is still the fastest of its batches. A function whose
+        warm-up fails is None (``failures`` says why) and the others are measured.
+        """
+        warm_ups: list[float | None] = []
+        self.failures = {}
+        for index, fn in enumerate(fns):
+            try:
+                start = time.perf_counter()
+                fn()
+                warm_ups.append(time.perf_counter() - start)
+            except Exception as exc:  # reported in the table, never hidden
+                self.failures[index] = f"{type(exc).__name__}: {str(exc)[:160]}"
+                connection.close_if_unusable_or_obsolete()
+                warm_ups.append(None)
+        best = [warm_up if warm_up is not None and warm_up > SLOW_SECONDS else None for warm_up in warm_ups]
+        for _ in range(self.repeat):
+            for index, (fn, warm_up) in enumerate(zip(fns, warm_ups, strict=True)):
+                if warm_up is None or warm_up > SLOW_SECONDS:
+                    continue
+                number = 1
+                if warm_up < BATCH_BELOW_SECONDS:
+                    number = max(1, round(self.batch_seconds / max(warm_up, 1e-6)))
+                else:
+                    gc.collect()
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                seconds = (time.perf_counter() - start) / number
+                best[index] = seconds if best[index] is None else min(best[index], seconds)
+        return best
+
+    def add(
+        self,
+        label: str,
+        seconds: float | None,
+        floor: float | None = None,
+        note: str = "",
+        *,
+        failure: str = "",
+    ) -> None:
         if seconds is None and not note.startswith("not available"):
-            note = f"not available: {self.failure}" + (f" ({note})" if note else "")
+            note = f"not available: {failure or self.failure}" + (f" ({note})" if note else "")
         self.results.append(Result(self.section, label, seconds, floor, note))
 
     def measured(self, label: str, text: str) -> None:
@@ -325,55 +371,56 @@ FILTERS = [
 
 
 def pages_section(bench: Bench) -> None:
-    """A page of 50: first page and deep, unfiltered and with each filter, against the raw SQL."""
+    """A page of 50: first page and deep, unfiltered and with each filter, against the raw SQL.
+
+    Each cursor page is timed in turn with its floor (``Bench.in_turn``).
+    """
     cursor_missing = _cursor_pages_available(bench)
     depth = max(PAGE, min(900_000, bench.opportunities * 9 // 10))
     after = _boundary(depth)
 
-    floor = bench.best_of(_page_floor(bench))
-    bench.add("floor: raw SQL, first page of 50", floor)
+    def page(url: str, client: Client | None = None) -> Callable[[], object]:
+        return lambda: bench.get(client or bench.reader, url)
+
+    def in_turn(floor_label: str, floor: Callable, figures: list[tuple[str, Callable, str]]) -> float | None:
+        # figures: (label, fn, note); the floor is printed first, each figure against it.
+        floor_seconds, *seconds = bench.in_turn(floor, *(fn for _, fn, _ in figures))
+        bench.add(floor_label, floor_seconds, failure=bench.failures.get(0, ""))
+        for index, ((label, _, note), figure) in enumerate(zip(figures, seconds, strict=True), start=1):
+            bench.add(label, figure, floor_seconds, note, failure=bench.failures.get(index, ""))
+        return floor_seconds
+
+    first = f"/api/opportunities?page_size={PAGE}"
+    figures = [] if cursor_missing else [("GET ?page_size=50 (first page, cursor)", page(first), "")]
+    floor = in_turn("floor: raw SQL, first page of 50", _page_floor(bench), figures)
     bench.add(
         "GET ?limit=50 (first page, limit/offset)",
-        bench.best_of(lambda: bench.get(bench.reader, f"/api/opportunities?limit={PAGE}")),
+        bench.best_of(page(f"/api/opportunities?limit={PAGE}")),
         floor,
     )
     if cursor_missing:
         bench.unavailable("GET ?page_size=50 (first page, cursor)", cursor_missing)
-    else:
-        bench.add(
-            "GET ?page_size=50 (first page, cursor)",
-            bench.best_of(lambda: bench.get(bench.reader, f"/api/opportunities?page_size={PAGE}")),
-            floor,
-        )
 
-    deep_floor = bench.best_of(_page_floor(bench, after=after))
-    bench.add(f"floor: raw SQL, page of 50 at depth {depth}", deep_floor)
-    offset_url = f"/api/opportunities?limit={PAGE}&offset={depth}"
+    deep_label = f"GET ?page_size=50&cursor=... at depth {depth}"
+    figures = [] if cursor_missing else [(deep_label, page(_cursor_at(after)), "")]
+    deep_floor = in_turn(
+        f"floor: raw SQL, page of 50 at depth {depth}", _page_floor(bench, after=after), figures
+    )
     # A 400 here is the offset cap pointing to the cursor; the table says so.
-    seconds = bench.best_of(lambda: bench.get(bench.reader, offset_url))
+    seconds = bench.best_of(page(f"/api/opportunities?limit={PAGE}&offset={depth}"))
     bench.add(f"GET ?limit=50&offset={depth}", seconds, deep_floor)
     if cursor_missing:
-        bench.unavailable(f"GET ?page_size=50&cursor=... at depth {depth}", cursor_missing)
-    else:
-        deep = _cursor_at(after)
-        bench.add(
-            f"GET ?page_size=50&cursor=... at depth {depth}",
-            bench.best_of(lambda: bench.get(bench.reader, deep)),
-            deep_floor,
-        )
+        bench.unavailable(deep_label, cursor_missing)
 
     for label, query, where, params in FILTERS:
-        floor = bench.best_of(_page_floor(bench, where, params))
-        bench.add(f"floor: raw SQL, {label}, first 50", floor)
         size = f"page_size={PAGE}" if not cursor_missing else f"limit={PAGE}"
         url = f"/api/opportunities?{query}&{size}"
-        seconds = bench.best_of(lambda url=url: bench.get(bench.reader, url))
-        bench.add(f"GET {label}, first 50", seconds, floor, f"?{query}&{size}")
+        figures = [(f"GET {label}, first 50", page(url), f"?{query}&{size}")]
         if label == "area=France" and not cursor_missing:
             # The same rows through the scope instead of the filter: the same plan, the same cost.
-            url = f"/api/opportunities?page_size={PAGE}"
-            seconds = bench.best_of(lambda url=url: bench.get(bench.france_reader, url))
-            bench.add("GET first 50, France-only reader (area scope)", seconds, floor, f"?{size}")
+            scoped = page(f"/api/opportunities?page_size={PAGE}", bench.france_reader)
+            figures.append(("GET first 50, France-only reader (area scope)", scoped, f"?{size}"))
+        in_turn(f"floor: raw SQL, {label}, first 50", _page_floor(bench, where, params), figures)
 
 
 # --- The unpaged list -------------------------------------------------------------------------
@@ -656,21 +703,26 @@ def requests_section(bench: Bench) -> None:
         f"SELECT oid FROM crm_opportunities ORDER BY oid LIMIT 1 OFFSET {bench.opportunities // 2}"
     )[0][0]
     with override_settings(ROOT_URLCONF=__name__):
-        bare = bench.best_of(lambda: bench.get(bench.reader, f"/bare/opportunities/{oid}"))
-        bench.add("floor: bare DRF view, token auth, one SELECT", bare)
-        bench.add(
-            "GET /api/opportunities/{oid}",
-            bench.best_of(lambda: bench.get(bench.reader, f"/api/opportunities/{oid}")),
-            bare,
+        # Each figure timed in turn with its bare view (Bench.in_turn).
+        bare, detail = bench.in_turn(
+            lambda: bench.get(bench.reader, f"/bare/opportunities/{oid}"),
+            lambda: bench.get(bench.reader, f"/api/opportunities/{oid}"),
         )
-        bare = per(bench.best_of(_posts(bench, "/bare/opportunities")), bench.creates)
-        bench.add("floor: bare DRF view, token auth, one INSERT", bare, note="per create")
-        bench.add(
-            "POST /api/opportunities",
-            per(bench.best_of(_posts(bench, "/api/opportunities")), bench.creates),
-            bare,
-            "per create",
+        failures = bench.failures
+        bench.add("floor: bare DRF view, token auth, one SELECT", bare, failure=failures.get(0, ""))
+        bench.add("GET /api/opportunities/{oid}", detail, bare, failure=failures.get(1, ""))
+        bare, create = bench.in_turn(
+            _posts(bench, "/bare/opportunities"), _posts(bench, "/api/opportunities")
         )
+        failures = bench.failures
+        bare, create = per(bare, bench.creates), per(create, bench.creates)
+        bench.add(
+            "floor: bare DRF view, token auth, one INSERT",
+            bare,
+            note="per create",
+            failure=failures.get(0, ""),
+        )
+        bench.add("POST /api/opportunities", create, bare, "per create", failure=failures.get(1, ""))
 
 
 # --- Writes ------------------------------------------------------------------------------------
