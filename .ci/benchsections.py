@@ -330,8 +330,10 @@ def _page_floor(bench: Bench, where: str = "", params=(), *, after: tuple | None
             f"{where} {keyset} ORDER BY o.expected_close_date, o.oid LIMIT {PAGE}"
         )
     else:
+        # One customer's deals: its rows by the cid index, then sorted (crm.sql._one_customer).
+        index = "FORCE INDEX (idx_opportunities_cid)" if bench.mysql and "o.cid" in where else ""
         query = (
-            f"SELECT {SELECT} FROM (SELECT * FROM crm_opportunities o {where} {keyset} "
+            f"SELECT {SELECT} FROM (SELECT * FROM crm_opportunities o {index} {where} {keyset} "
             f"ORDER BY o.expected_close_date, o.oid LIMIT {PAGE}) o JOIN customer c ON c.cid = o.cid "
             "ORDER BY o.expected_close_date, o.oid"
         )

@@ -18,7 +18,9 @@ from collections.abc import Callable, Hashable, Sequence
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.lookups import Exact
 from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.where import AND, WhereNode
 
 
 def keeps_first_table(queryset: QuerySet) -> bool:
@@ -35,15 +37,60 @@ def keeps_first_table(queryset: QuerySet) -> bool:
 def sql_of(queryset: QuerySet, *, first_table: bool = False) -> tuple[str, tuple]:
     """The SQL ``queryset`` runs, with STRAIGHT_JOIN where ``keeps_first_table`` says so, or on
     MySQL always with ``first_table`` (a semi-join, ``cid IN (SELECT ...)``, that MySQL would
-    otherwise drive from the subquery's table and sort).
+    otherwise drive from the subquery's table and sort); and on MySQL through the cid index
+    when it reads one customer's opportunities (``_one_customer``).
 
     Raises EmptyResultSet for a query that cannot match (``cid__in=[]``).
     """
     sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    mysql = connections[queryset.db].vendor == "mysql"
+    connection = connections[queryset.db]
+    mysql = connection.vendor == "mysql"
     if keeps_first_table(queryset) or (first_table and mysql):
         sql = "SELECT STRAIGHT_JOIN" + sql[len("SELECT") :]
+    if mysql and _one_customer(queryset.query):
+        table = f"FROM {connection.ops.quote_name(queryset.model._meta.db_table)} "
+        hint = f"FORCE INDEX ({connection.ops.quote_name(OPPORTUNITY_CID_INDEX)}) "
+        sql = sql.replace(table, table + hint, 1)
     return sql, params
+
+
+# The index on crm_opportunities.cid, as the table has it (docs/schema.sql; not ours to change).
+OPPORTUNITY_CID_INDEX = "idx_opportunities_cid"
+
+
+def _one_customer(query) -> bool:
+    """Whether ``query`` reads opportunities of one customer: ``cid = value`` among the
+    conditions its WHERE requires (ANDed, not negated), on the opportunities themselves.
+
+    Asked for one customer's deals in close-date order, MySQL and MariaDB weigh the customer's
+    rows (the cid index, then a sort) against walking the close-date index until enough of
+    them turn up, and take the walk once the customer has a few thousand deals. The walk
+    costs as many row reads as there are deals of other customers before the page, up to the
+    whole table: 1.3 s for a page of 50 at 1M rows, for a customer with 6 000 deals dated
+    late. Through the cid index a page costs the customer's deals, at any table size.
+    """
+    from .models import Opportunity
+
+    if query.model is not Opportunity:
+        return False
+    customer = Opportunity._meta.get_field("customer")
+    nodes = [query.where]
+    while nodes:
+        node = nodes.pop()
+        if getattr(node, "negated", False):
+            continue
+        if isinstance(node, WhereNode):
+            if node.connector == AND:
+                nodes.extend(node.children)
+            continue
+        lhs = getattr(node, "lhs", None)
+        if (
+            isinstance(node, Exact)
+            and getattr(lhs, "target", None) is customer
+            and lhs.alias == query.base_table
+        ):
+            return True
+    return False
 
 
 class PageSQL:
