@@ -36,7 +36,7 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
     converted (``get_db_prep_save``, as the ORM does). A value that is an expression (Now())
     is taken from the first row, as SQL in the statement. On MySQL one multi-row INSERT of
     all the rows (the caller bounds them: a chunk); SQLite runs one prepared statement per
-    row (an executemany).
+    row (an executemany), or one INSERT for one row.
     """
     if not rows:
         return
@@ -74,7 +74,7 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
         for row in rows
     ]
     with connection.cursor() as cursor:
-        if connection.vendor == "mysql":
+        if connection.vendor == "mysql" or len(params) == 1:
             # One multi-row INSERT: MySQL's client batches an executemany only when every value
             # is a parameter, and runs it row by row otherwise (CURRENT_TIMESTAMP(6)).
             cursor.execute(statement + ", ".join([values] * len(params)), [p for row in params for p in row])

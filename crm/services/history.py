@@ -113,19 +113,24 @@ def _require_transaction(name: str) -> None:
         raise RuntimeError(f"{name} must run inside the transaction of the write it records")
 
 
-def change_record(
-    *, instance: models.Model, before: dict[str, Any] | None, deleted: bool = False
-) -> Change | None:
+def change_record(*, instance: models.Model, before: dict[str, Any] | None, deleted: bool = False) -> bool:
     """Record the write of ``instance`` (an opportunity, customer or revenue row).
 
     ``before``: ``row_values`` of the row as it was, None for a create. ``instance`` is the
-    row as stored now (for a delete: as it was last). Returns the entry, or None when
-    nothing changed. Must run inside the write's transaction.
+    row as stored now (for a delete: as it was last). Returns whether an entry was written
+    (not when nothing changed). Must run inside the write's transaction.
     """
     _require_transaction("change_record")
     context = write_context_current() or WriteContext()
     fields = _change_fields(instance=instance, before=before, deleted=deleted, context=context, at=Now())
-    return None if fields is None else Change.objects.create(**fields)
+    if fields is None:
+        return False
+    from .bulk import rows_insert  # bulk imports this module
+
+    # One INSERT built from the fields, as change_record_many's: the ORM's create compiles it
+    # and reads the new id back, 0.1-0.2 ms more per write, for an entry no caller reads.
+    rows_insert(Change, [fields])
+    return True
 
 
 def change_record_many(*, writes: Iterable[tuple[models.Model, dict[str, Any] | None]]) -> int:

@@ -226,7 +226,7 @@ def test_a_database_error_after_the_write_rolls_back_the_write_and_records_nothi
     the error propagates; rows and history as before."""
     before = list(Opportunity.objects.values())
     if write == "create":
-        failing = mock.patch.object(Change.objects, "create", side_effect=DatabaseError("gone"))
+        failing = mock.patch("crm.services.bulk.rows_insert", side_effect=DatabaseError("gone"))
     else:
         read_back = "crm.services.opportunities._opportunity_read"
         failing = mock.patch(read_back, side_effect=DatabaseError("gone"))
@@ -246,7 +246,7 @@ def test_a_database_error_after_the_write_rolls_back_the_write_and_records_nothi
 
 def test_a_failing_history_insert_rolls_back_the_write(proposal):
     """The entry cannot be written: the update is rolled back with it (never a write without its entry)."""
-    failing_insert = mock.patch.object(Change.objects, "create", side_effect=DatabaseError("disk full"))
+    failing_insert = mock.patch("crm.services.bulk.rows_insert", side_effect=DatabaseError("disk full"))
     with failing_insert, pytest.raises(DatabaseError):
         opportunity_update(opportunity=proposal, probability=40)
     assert Opportunity.objects.get(oid=proposal.oid).probability == 50
