@@ -6,6 +6,7 @@ generation lives in the same cache as the entries, so with a shared cache (the d
 cache, Redis) an invalidation reaches every worker on its next read.
 """
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -24,7 +25,19 @@ class Generation:
         self.key = key
 
     def cached(self, key: str, timeout: float, compute: Callable[[], T]) -> T:
-        """The entry under ``key`` if stored in the current generation, else ``compute()`` stored."""
+        """The entry under ``key`` if stored in the current generation, else ``compute()`` stored.
+
+        In a transaction that has ended this generation (ended in the cache at its commit),
+        entries come from the transaction itself, never from the cache or into it: the cache
+        holds answers from before the transaction's writes, and what the transaction computes
+        from its writes must reach no other request before they commit, nor ever if they
+        roll back.
+        """
+        own = self._ending_entries()
+        if own is not None:
+            if key not in own:
+                own[key] = compute()
+            return own[key]
         # One round trip: the current generation and the stored entry with its generation.
         found = cache.get_many([self.key, key])
         generation = found.get(self.key)
@@ -49,18 +62,58 @@ class Generation:
         cache.delete(self.key)
 
     def invalidate(self) -> None:
-        """End the current generation now and again when the current transaction commits.
+        """End the current generation: at once outside a transaction, at its commit in one.
 
-        Now: a read later in the same transaction must not get an entry from before the write.
-        At commit: an entry another request computed meanwhile, from the data as it was before
-        this commit, must not survive it. One delete does both outside a transaction (the write
-        it follows has committed) and with the database cache on the transaction's database:
-        there the delete is part of the transaction, so other requests see it exactly when the
-        data commits, and a rollback takes it back with the data.
+        At commit: until then other requests see the data from before the write, and an entry
+        they compute from it must not survive the commit. Meanwhile the transaction keeps its
+        own entries (``cached``), so a write costs no cache round trip before its commit. With
+        the database cache on the transaction's database the delete is part of the transaction
+        instead: other requests see it exactly when the data commits, and a rollback takes it
+        back with the data.
         """
-        self._end()
-        if transaction.get_connection().in_atomic_block and not _cache_commits_with_the_data():
-            transaction.on_commit(self._end)
+        if not transaction.get_connection().in_atomic_block or _cache_commits_with_the_data():
+            self._end()
+            return
+
+        # A callback of its own per invalidation: a savepoint rolled back drops only its own.
+        def committed():
+            _ending().pop(self.key, None)
+            self._end()
+
+        callbacks, entries = _ending().setdefault(self.key, ([], {}))
+        callbacks.append(committed)
+        entries.clear()  # computed before this write
+        transaction.on_commit(committed)
+
+    def _ending_entries(self) -> dict | None:
+        """The running transaction's own entries of this generation, if it has ended it: one of
+        its callbacks to end it in the cache still waits for the commit. A rollback (of the
+        transaction, or of the savepoint an invalidation ran in) drops the callback, and the
+        entries go with it."""
+        ending = _ending().get(self.key)
+        if ending is None:
+            return None
+        callbacks, entries = ending
+        connection = transaction.get_connection()
+        if connection.in_atomic_block:
+            waiting = {id(entry[1]) for entry in connection.run_on_commit}
+            if any(id(callback) in waiting for callback in callbacks):
+                return entries
+        del _ending()[self.key]
+        return None
+
+
+# Per thread, as Django's connections are: for each generation the running transaction has
+# ended, the on_commit callbacks that will end it in the cache and the transaction's own entries.
+_pending = threading.local()
+
+
+def _ending() -> dict[str, tuple[list[Callable[[], None]], dict]]:
+    try:
+        return _pending.generations
+    except AttributeError:
+        _pending.generations = {}
+        return _pending.generations
 
 
 def _cache_commits_with_the_data() -> bool:

@@ -51,6 +51,8 @@ def _schema(client):
     return client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code
 
 
+# Committed, as a request finds its user (the setup's access change is not pending in a transaction).
+@pytest.mark.django_db(transaction=True)
 def test_throttling_fails_open_and_says_so_once_when_the_cache_is_down(user_client, dead_cache, caplog):
     """Redis down: requests over the limit still answer 200, and one warning names the cause."""
     # (user_client first: making the user invalidates the access cache, which would fail before the test.)

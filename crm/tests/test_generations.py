@@ -1,10 +1,14 @@
 """Cache generations (crm/generations.py): what a write's invalidation costs and guarantees, per cache."""
 
+from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
+
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from crm.generations import Generation
 from crm.report_cache import report_cache_invalidate, report_cached
 from crm.scopes import AreaScope
 
@@ -63,12 +67,66 @@ def test_with_the_database_cache_a_rolled_back_write_keeps_the_cached_answer(dat
     assert _answer("other") == ("before", False)
 
 
-def test_with_a_cache_outside_the_database_the_commit_ends_the_generation_again(
+def _answer_elsewhere(value):
+    """``_answer`` from another thread with its own connection: another request, outside this
+    test's transaction."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_answer_elsewhere_now, value).result()
+
+
+def _answer_elsewhere_now(value):
+    try:
+        return _answer(value)
+    finally:
+        connection.close()
+
+
+def test_with_a_cache_outside_the_database_the_commit_ends_the_generation(
     memory_cache, django_capture_on_commit_callbacks
 ):
-    """An answer another request stored between the write and its commit is not served after it."""
+    """Until the commit other requests get the answer from before the write (and what they store
+    then is not served after it); the transaction itself computes from its own writes."""
+    # given an answer cached before the write
     _answer("before")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         report_cache_invalidate()
-        assert _answer("computed before the commit") == ("computed before the commit", True)
+        # when: the transaction and another request read before the commit
+        assert _answer("the transaction's") == ("the transaction's", True)
+        assert _answer_elsewhere("elsewhere") == ("before", False)
+    # then after the commit every reader computes afresh
+    assert _answer_elsewhere("after") == ("after", True)
+    assert _answer("again") == ("after", False)
+
+
+def test_a_write_asks_a_cache_outside_the_database_nothing_until_its_commit(
+    memory_cache, django_capture_on_commit_callbacks
+):
+    """The generation ends once, at commit. Before it the transaction's reads compute once and
+    are served again from the transaction, until its next write."""
+    _answer("before")
+    with mock.patch.object(Generation, "_end", autospec=True, side_effect=Generation._end) as ended:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            report_cache_invalidate()
+            assert ended.call_count == 0
+            assert _answer("first") == ("first", True)
+            assert _answer("second") == ("first", False)
+            report_cache_invalidate()
+            assert _answer("third") == ("third", True)
+        assert ended.call_count == 2
     assert _answer("after") == ("after", True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_a_rolled_back_transaction_computed_reaches_no_one(memory_cache):
+    """A read in a write's transaction is computed from data that may never commit: no other
+    request gets it, and after the rollback everyone gets the answer from before."""
+    _answer("before")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        report_cache_invalidate()
+        assert _answer("uncommitted") == ("uncommitted", True)
+        assert _answer_elsewhere("elsewhere") == ("before", False)
+        raise RuntimeError("the write fails")
+    assert _answer_elsewhere("elsewhere") == ("before", False)
+    assert _answer("other") == ("before", False)
+    with transaction.atomic():
+        assert _answer("in a later transaction") == ("before", False)

@@ -186,7 +186,8 @@ def test_a_deleted_token_is_refused_on_the_next_request(reader, model):
     assert response.json()["errors"][0]["detail"] == "Invalid token."
 
 
-@pytest.mark.django_db
+# Committed: a transaction that changed access keeps its entries to itself (crm/generations.py).
+@pytest.mark.django_db(transaction=True)
 def test_the_cache_keeps_neither_the_token_nor_the_password_hash(reader):
     """The entry is filed under a digest of the key and leaves the password out; the
     password is still there for whoever asks the user object for it."""
