@@ -16,7 +16,6 @@ import datetime
 import gc
 import http.client
 import time
-import timeit
 import tracemalloc
 import uuid
 from collections.abc import Callable
@@ -111,39 +110,11 @@ class Bench:
         None when the warm-up fails (an error, a timeout, a 503): the figure is then printed
         as not available with the reason, and the other figures still run.
         """
-        try:
-            if before:
-                before()
-            start = time.perf_counter()
-            fn()
-            warm_up = time.perf_counter() - start
-        except Exception as exc:  # reported in the table, never hidden
-            self.failure = f"{type(exc).__name__}: {str(exc)[:160]}"
-            # A timed-out query leaves the connection broken: the next figure starts on a new one.
-            connection.close_if_unusable_or_obsolete()
-            return None
-        if warm_up > SLOW_SECONDS:
-            # Seconds, not milliseconds: another run says nothing new and costs minutes.
-            return warm_up
-        if before is None and warm_up < BATCH_BELOW_SECONDS:
-            # Milliseconds: the mean of a batch of back-to-back calls lasting ``batch_seconds``
-            # (as timeit's autorange sizes one), the fastest of ``repeat`` batches. One call
-            # timed after a full collection measures cold CPU caches and timer noise, 1.5-2x
-            # what a server answering one request after another spends, floor and service alike.
-            timer = timeit.Timer(fn, setup="gc.enable()", globals={"gc": gc})
-            number = max(1, round(self.batch_seconds / max(warm_up, 1e-6)))
-            return min(timer.repeat(repeat=self.repeat, number=number)) / number
-        times = []
-        for _ in range(self.repeat):
-            if before:
-                before()
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
+        (seconds,) = self.in_turn(fn, before=before)
+        self.failure = self.failures.get(0, self.failure)
+        return seconds
 
-    def in_turn(self, *fns: Callable[[], object]) -> list[float | None]:
+    def in_turn(self, *fns: Callable[[], object], before: Callable | None = None) -> list[float | None]:
         """``best_of`` for a floor and the figures measured against it, their batches in turn.
 
         The shared machine's speed drifts by 20-40 % within seconds; timed one after the
@@ -151,16 +122,26 @@ class Bench:
         ``repeat`` rounds times one batch of every function, so each ratio compares batches
         taken moments apart; each figure is still the fastest of its batches. A function whose
         warm-up fails is None (``failures`` says why) and the others are measured.
+
+        Milliseconds (no ``before``): a batch is back-to-back calls lasting ``batch_seconds``
+        (as timeit's autorange sizes one), timed as their mean. One call timed after a full
+        collection measures cold CPU caches and timer noise, 1.5-2x what a server answering
+        one request after another spends, floor and service alike. Longer figures, and any
+        with ``before``, are one call after a collection; past SLOW_SECONDS the warm-up alone
+        (another run says nothing new and costs minutes).
         """
         warm_ups: list[float | None] = []
         self.failures = {}
         for index, fn in enumerate(fns):
             try:
+                if before:
+                    before()
                 start = time.perf_counter()
                 fn()
                 warm_ups.append(time.perf_counter() - start)
             except Exception as exc:  # reported in the table, never hidden
                 self.failures[index] = f"{type(exc).__name__}: {str(exc)[:160]}"
+                # A timed-out query leaves the connection broken: the next figure starts on a new one.
                 connection.close_if_unusable_or_obsolete()
                 warm_ups.append(None)
         best = [warm_up if warm_up is not None and warm_up > SLOW_SECONDS else None for warm_up in warm_ups]
@@ -169,9 +150,11 @@ class Bench:
                 if warm_up is None or warm_up > SLOW_SECONDS:
                     continue
                 number = 1
-                if warm_up < BATCH_BELOW_SECONDS:
+                if before is None and warm_up < BATCH_BELOW_SECONDS:
                     number = max(1, round(self.batch_seconds / max(warm_up, 1e-6)))
                 else:
+                    if before:
+                        before()
                     gc.collect()
                 start = time.perf_counter()
                 for _ in range(number):

@@ -245,9 +245,7 @@ class CompiledLookup:
             return rows[0] if len(rows) == 1 else None
         if plan is _EMPTY:
             return None
-        with connection.cursor() as cursor:
-            cursor.execute(plan.sql, (*plan.fixed, key))
-            rows = cursor.fetchall()
+        rows = _fetch(alias, plan.sql, (*plan.fixed, key))
         if len(rows) != 1:
             return None
         (row,) = plan.compiler.apply_converters(rows, plan.converters)
