@@ -292,6 +292,10 @@ def _boundary(depth: int) -> tuple:
 
 
 def _page_floor(bench: Bench, where: str = "", params=(), *, after: tuple | None = None) -> Callable:
+    return _floor_query(*_page_sql(bench, where, params, after=after))
+
+
+def _page_sql(bench: Bench, where: str = "", params=(), *, after: tuple | None = None) -> tuple[str, list]:
     """The fastest SQL we know for one page of 50 in the default order, with the customer columns.
 
     Opportunities are taken from the close-date index first, then joined to their customers:
@@ -320,7 +324,7 @@ def _page_floor(bench: Bench, where: str = "", params=(), *, after: tuple | None
             f"ORDER BY o.expected_close_date, o.oid LIMIT {PAGE}) o JOIN customer c ON c.cid = o.cid "
             "ORDER BY o.expected_close_date, o.oid"
         )
-    return _floor_query(query, params)
+    return query, params
 
 
 def _cursor_at(position: tuple) -> str:
@@ -358,7 +362,9 @@ FILTERS = [
 def pages_section(bench: Bench) -> None:
     """A page of 50: first page and deep, unfiltered and with each filter, against the raw SQL.
 
-    Each cursor page is timed in turn with its floor (``Bench.in_turn``).
+    Each cursor page is timed in turn with its floor (``Bench.in_turn``); the first and the
+    deep page also with a bare DRF view serving the same SQL (DRF's token authentication, its
+    JSON renderer), which shows what the framework alone costs beside the raw SQL.
     """
     cursor_missing = _cursor_pages_available(bench)
     depth = max(PAGE, min(900_000, bench.opportunities * 9 // 10))
@@ -375,9 +381,32 @@ def pages_section(bench: Bench) -> None:
             bench.add(label, figure, floor_seconds, note, failure=bench.failures.get(index, ""))
         return floor_seconds
 
+    def with_bare(label: str, url: str, sql: tuple, bare_label: str) -> list[tuple[str, Callable, str]]:
+        # The cursor page, and a bare DRF view serving the same SQL: what of the ratio to the
+        # raw SQL is the framework's own per-request cost, whatever the service does.
+        if cursor_missing:
+            return []
+        _BARE_PAGES.append(sql)
+        bare = page(f"/bare/pages/{len(_BARE_PAGES) - 1}")
+        return [(label, page(url), ""), (bare_label, bare, "")]
+
+    def in_turn_with_bare(floor_label: str, sql: tuple[str, list], figures: list) -> float | None:
+        with override_settings(ROOT_URLCONF=__name__):
+            floor_seconds, *seconds = bench.in_turn(_floor_query(*sql), *(fn for _, fn, _ in figures))
+        bench.add(floor_label, floor_seconds, failure=bench.failures.get(0, ""))
+        if figures:
+            (label, _, _), (bare_label, _, _) = figures
+            service, bare = seconds
+            note = f"{service / bare:.2f}x the bare view" if service and bare else ""
+            bench.add(label, service, floor_seconds, note, failure=bench.failures.get(1, ""))
+            bench.add(bare_label, bare, floor_seconds, failure=bench.failures.get(2, ""))
+        return floor_seconds
+
     first = f"/api/opportunities?page_size={PAGE}"
-    figures = [] if cursor_missing else [("GET ?page_size=50 (first page, cursor)", page(first), "")]
-    floor = in_turn("floor: raw SQL, first page of 50", _page_floor(bench), figures)
+    sql = _page_sql(bench)
+    bare_label = "reference: bare DRF view (token auth), same SQL"
+    figures = with_bare("GET ?page_size=50 (first page, cursor)", first, sql, f"{bare_label}, first page")
+    floor = in_turn_with_bare("floor: raw SQL, first page of 50", sql, figures)
     bench.add(
         "GET ?limit=50 (first page, limit/offset)",
         bench.best_of(page(f"/api/opportunities?limit={PAGE}")),
@@ -387,10 +416,9 @@ def pages_section(bench: Bench) -> None:
         bench.unavailable("GET ?page_size=50 (first page, cursor)", cursor_missing)
 
     deep_label = f"GET ?page_size=50&cursor=... at depth {depth}"
-    figures = [] if cursor_missing else [(deep_label, page(_cursor_at(after)), "")]
-    deep_floor = in_turn(
-        f"floor: raw SQL, page of 50 at depth {depth}", _page_floor(bench, after=after), figures
-    )
+    sql = _page_sql(bench, after=after)
+    figures = with_bare(deep_label, _cursor_at(after), sql, f"{bare_label}, depth {depth}")
+    deep_floor = in_turn_with_bare(f"floor: raw SQL, page of 50 at depth {depth}", sql, figures)
     # A 400 here is the offset cap pointing to the cursor; the table says so.
     seconds = bench.best_of(page(f"/api/opportunities?limit={PAGE}&offset={depth}"))
     bench.add(f"GET ?limit=50&offset={depth}", seconds, deep_floor)
@@ -619,7 +647,26 @@ def forecast_section(bench: Bench) -> None:
     )
 
 
-# --- Detail read and create against a bare DRF view ---------------------------------------------
+# --- Bare DRF views: token auth and the same SQL, nothing else ---------------------------------
+# The page SQL (query, params) that /bare/pages/<n> serves, registered by pages_section.
+_BARE_PAGES: list[tuple[str, list]] = []
+
+
+class BarePage(APIView):
+    """A bare DRF view: token auth, a page's SQL, the rows as dicts in a page body."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request, number):
+        query, params = _BARE_PAGES[int(number)]
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            columns = [col[0] for col in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return Response({"next": None, "previous": None, "results": rows})
+
+
 class BareDetail(APIView):
     """A bare DRF view: token auth, one SELECT of the same row, a plain dict."""
 
@@ -654,6 +701,7 @@ class BareDetail(APIView):
 urlpatterns = [
     path("bare/opportunities/<str:oid>", BareDetail.as_view()),
     path("bare/opportunities", BareDetail.as_view()),
+    path("bare/pages/<str:number>", BarePage.as_view()),
     path("", include("intrasoft.urls")),
 ]
 
