@@ -121,11 +121,22 @@ MYSQL_OPTIONS = {
     "write_timeout": DB_READ_TIMEOUT,
 }
 
+# Django's MySQL backend, opening a transaction with one statement (crm/backends/mysql).
+MYSQL_ENGINE = "crm.backends.mysql"
+
+
+def _mysql_engine(database: dict) -> dict:
+    # A mysql:// URL names Django's backend; the service runs every MySQL alias on its own.
+    if database["ENGINE"] == "django.db.backends.mysql":
+        database["ENGINE"] = MYSQL_ENGINE
+    return database
+
+
 if env.str("DATABASE_URL", default=""):
-    _default_db = env.db("DATABASE_URL")
+    _default_db = _mysql_engine(env.db("DATABASE_URL"))
 elif env.str("MYSQL_HOST", default=""):
     _default_db = {
-        "ENGINE": "django.db.backends.mysql",
+        "ENGINE": MYSQL_ENGINE,
         "HOST": env.str("MYSQL_HOST"),
         "PORT": env.int("MYSQL_PORT", default=3306),
         "USER": env.str("MYSQL_USER", default=""),
@@ -136,7 +147,7 @@ else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "intrasoft.sqlite3"}
 
-if _default_db["ENGINE"] == "django.db.backends.mysql":
+if _default_db["ENGINE"] == MYSQL_ENGINE:
     _default_db["OPTIONS"] = {**MYSQL_OPTIONS, **_default_db.get("OPTIONS", {})}
     _default_db["TEST"] = {
         "CHARSET": "utf8mb4",
@@ -160,9 +171,9 @@ READ_YOUR_WRITES_SECONDS = env.float("READ_YOUR_WRITES_SECONDS", default=5.0)
 
 def _replica_databases() -> list[dict]:
     if env.str("DATABASE_REPLICA_URLS", default=""):
-        return [env.db_url_config(url) for url in env.list("DATABASE_REPLICA_URLS")]
+        return [_mysql_engine(env.db_url_config(url)) for url in env.list("DATABASE_REPLICA_URLS")]
     hosts = env.list("MYSQL_REPLICA_HOSTS", default=[])
-    if hosts and _default_db["ENGINE"] != "django.db.backends.mysql":
+    if hosts and _default_db["ENGINE"] != MYSQL_ENGINE:
         sys.exit("MYSQL_REPLICA_HOSTS needs a MySQL primary (MYSQL_HOST or a mysql:// DATABASE_URL).")
     replicas = []
     for entry in hosts:
@@ -174,7 +185,7 @@ def _replica_databases() -> list[dict]:
 
 REPLICA_DATABASES = []
 for _number, _replica in enumerate(_replica_databases(), start=1):
-    if _replica["ENGINE"] == "django.db.backends.mysql":
+    if _replica["ENGINE"] == MYSQL_ENGINE:
         # A replica that does not answer at once is skipped, not waited for.
         _options = {**MYSQL_OPTIONS, **_replica.get("OPTIONS", {})}
         _replica["OPTIONS"] = {**_options, "connect_timeout": REPLICA_CONNECT_TIMEOUT}

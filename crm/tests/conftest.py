@@ -12,7 +12,7 @@ from crm.models import LEGACY_MODELS
 from crm.schema import create_legacy_tables, missing_legacy_tables
 from crm.tests.caches import REDIS_TEST_URL, redis_answers, redis_caches
 
-IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
+IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == settings.MYSQL_ENGINE
 
 
 def pytest_collection_modifyitems(config, items):

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
+IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == settings.MYSQL_ENGINE
 
 # (section, figure) as the targets name them; a floor line has no ratio.
 FIGURES = [

@@ -52,7 +52,7 @@ def test_embedded_sqlite_is_the_default():
 def test_mysql_settings_use_utf8mb4_strict_mode_and_timeouts():
     """MYSQL_* selects MySQL with utf8mb4, STRICT_TRANS_TABLES, health checks and timeouts."""
     db = _settings(MYSQL_HOST="db.internal", MYSQL_USER="crm", MYSQL_PASSWORD="pw", MYSQL_DB="crm")
-    assert db["engine"] == "django.db.backends.mysql"
+    assert db["engine"] == "crm.backends.mysql"
     assert db["host"] == "db.internal"
     assert db["options"]["charset"] == "utf8mb4"
     assert "STRICT_TRANS_TABLES" in db["options"]["init_command"]
@@ -64,7 +64,7 @@ def test_mysql_settings_use_utf8mb4_strict_mode_and_timeouts():
 def test_database_url_wins_over_mysql_variables():
     """DATABASE_URL is an alternative to the MYSQL_* set and takes precedence."""
     db = _settings(MYSQL_HOST="ignored", DATABASE_URL="mysql://u:p@url-host:3307/crm")
-    assert (db["engine"], db["host"]) == ("django.db.backends.mysql", "url-host")
+    assert (db["engine"], db["host"]) == ("crm.backends.mysql", "url-host")
     assert db["options"]["charset"] == "utf8mb4"
 
 

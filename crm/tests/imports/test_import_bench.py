@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[3]
-IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
+IS_MYSQL = settings.DATABASES["default"]["ENGINE"] == settings.MYSQL_ENGINE
 ROWS = 120
 RUNS = [
     ("customers, dry run", "created"),
