@@ -108,6 +108,24 @@ class ServiceAdminForm(forms.ModelForm):
     # Service error keys that are not this form's field names.
     service_field_names: dict[str, str] = {}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self._offer_stored_values()
+
+    def _offer_stored_values(self) -> None:
+        # A row written by another tool may hold a value outside the vocabulary (a legacy
+        # spelling such as "france" or "closed won"). Without it among the choices the page
+        # would show an empty choice, hiding what is stored; offered as it is, the page shows
+        # it, and saving it is refused by the services' rules with their message naming it.
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.ChoiceField) or isinstance(field, forms.ModelChoiceField):
+                continue
+            stored = self.initial.get(name)
+            if stored in (None, "") or stored in {value for value, _ in field.choices}:
+                continue
+            field.choices = [*field.choices, (stored, f"{stored} (stored, not in the vocabulary)")]
+
     def validate(self) -> None:
         """Raise the services' ValidationError for what the user typed; write nothing."""
         raise NotImplementedError

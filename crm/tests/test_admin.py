@@ -722,6 +722,58 @@ def test_admin_customer_change_is_written_by_the_service_and_its_cid_is_fixed(da
     assert _entries() == [("customer", "9001", "updated", {"area": ["France", "UK"]}, "admin", "ops8")]
 
 
+def _selected(html: str, name: str) -> list[tuple[str, str]]:
+    """(value, label) of the selected options of the select ``name``."""
+    select = re.search(rf'<select name="{name}".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="([^"]*)" selected>([^<]*)</option>', select)
+
+
+def test_a_stored_area_outside_the_vocabulary_is_shown_and_must_be_corrected_to_save(data):
+    """A customer another tool stored as "france": its page shows that value, selected, not an
+    empty choice; saving it unchanged is refused on ``area`` and writes nothing; choosing an
+    area saves that and the other change."""
+    paris = data["paris"]
+    Customer.objects.filter(cid=paris.cid).update(area="france")
+    paris.refresh_from_db()
+    # Rows outside the five areas are seen by a staff user of every area only (the default here).
+    client = _staff(*CUSTOMER_EDITOR, username="ops9")
+    url = reverse("admin:crm_customer_change", args=[paris.cid])
+
+    page = client.get(url).content.decode()
+    before = _table(Customer)
+    refused = client.post(url, _customer_change_post(paris, account_executive="Lea Martin"))
+    unchanged = (_table(Customer), _entries())
+    saved = client.post(url, _customer_change_post(paris, account_executive="Lea Martin", area="France"))
+
+    assert _selected(page, "area") == [("france", "france (stored, not in the vocabulary)")]
+    assert refused.status_code == HTTPStatus.OK
+    assert refused.context["adminform"].form.errors == {
+        "area": ["Must be one of: France, Germany, Switzerland, Netherlands, UK."]
+    }
+    assert unchanged == (before, [])
+    assert saved.status_code == HTTPStatus.FOUND
+    assert Customer.objects.filter(cid=paris.cid).values_list("area", "account_executive").get() == (
+        "France",
+        "Lea Martin",
+    )
+
+
+def test_a_stored_status_outside_the_vocabulary_is_shown_selected(data):
+    """An opportunity stored as "closed won": the status select shows that value, not an empty
+    choice; the vocabulary's own values are offered as usual."""
+    opp = data["paris_open"]
+    Opportunity.objects.filter(oid=opp.oid).update(status="closed won")
+    client = _client_for(*EDITOR_PERMS)
+
+    page = client.get(reverse("admin:crm_opportunity_change", args=[opp.oid])).content.decode()
+
+    assert _selected(page, "status") == [("closed won", "closed won (stored, not in the vocabulary)")]
+    offered = re.findall(
+        r'<option value="([^"]*)"', re.search(r'<select name="status".*?</select>', page, re.S)[0]
+    )
+    assert offered == ["", *Status.values, "closed won"]
+
+
 REVENUE_ADD_CASES = [
     ("revenueactual", {"month": "2025-02-15"}, {"month": ["Must be the first day of a month."]}),
     ("revenueactual", {"revenue": "-1"}, {"revenue": ["Must be 0 or more."]}),
