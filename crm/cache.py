@@ -177,11 +177,17 @@ def _microseconds(seconds: float) -> int:
     return round(seconds * 1_000_000)
 
 
+def _stored_empty_at(cache, key) -> int:
+    # The entry of a bucket, whole microseconds; anything else (none, an entry from before)
+    # is an empty bucket.
+    stored = cache.get(key)
+    return stored if isinstance(stored, int) else 0
+
+
 def _cell_rate_step_in_two(cache, key, *, now: float, interval: float, period: float) -> float:
     # A get and a set: two callers at the same instant may both pass where one should.
     now_us = _microseconds(now)
-    stored = cache.get(key)
-    empty_at = max(stored if isinstance(stored, int) else 0, now_us) + _microseconds(interval)
+    empty_at = max(_stored_empty_at(cache, key), now_us) + _microseconds(interval)
     ahead = empty_at - now_us
     if ahead <= _microseconds(period):
         cache.set(key, empty_at, math.ceil(ahead / 1_000_000))
@@ -202,6 +208,12 @@ def cell_rate_step(cache, key: str, *, now: float, interval: float, period: floa
     if step is not None:
         return step(key, now=now, interval=interval, period=period)
     return _cell_rate_step_in_two(cache, key, now=now, interval=interval, period=period)
+
+
+def cell_rate_ahead(cache, key: str, *, now: float) -> float:
+    """The seconds from ``now`` until the bucket at ``key`` is empty (0 if it is), read
+    without a step: what ``cell_rate_step`` would add to."""
+    return max(_stored_empty_at(cache, key) - _microseconds(now), 0) / 1e6
 
 
 def cache_failed_within(cache, seconds: float) -> bool:

@@ -19,6 +19,7 @@ a real user out from elsewhere.
 import dataclasses
 import hashlib
 import ipaddress
+import math
 import unicodedata
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.http import HttpResponse
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from .cache import cell_rate_step
+from .cache import cell_rate_ahead, cell_rate_step
 
 
 def _ip(text: str):
@@ -121,7 +122,14 @@ def login_account_key(username: str) -> str:
 
 
 class FormRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
-    """Counts posts of one form per client address and account, in the shared cache."""
+    """Counts posts of one form per client address and account, in the shared cache.
+
+    The bucket of the API's throttles (CellRateMixin), checked before the post and stepped
+    after it, so that a login counts only once it has failed: N posts pass, then one every
+    period/N. The step is atomic (crm.cache.cell_rate_step), so posts sent side by side are
+    all counted; a list of times read and written back, as DRF keeps, lost all but one of
+    the posts that read it at the same moment, and with them the limit on guessing in parallel.
+    """
 
     def __init__(self, scope: str, field: str):
         self.scope, self.field = scope, field
@@ -140,14 +148,19 @@ class FormRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
     def load(self, request) -> None:
         self.key = self.get_cache_key(request)
         self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        self.interval = self.duration / self.num_requests
 
-    def is_exhausted(self) -> bool:
-        return len(self.history) >= self.num_requests
+    def retry_after(self) -> float | None:
+        """Seconds until one more post would pass; None when it passes now."""
+        ahead = cell_rate_ahead(self.cache, self.key, now=self.now) + self.interval
+        return ahead - self.duration if ahead > self.duration else None
 
     def record(self) -> None:
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history[: self.num_requests], self.duration)
+        # At the time of the answer, not of the check: a post that took longer than one
+        # answered meanwhile would otherwise step the bucket from an earlier time, find it
+        # more than a period ahead and not be counted.
+        now = self.timer()
+        cell_rate_step(self.cache, self.key, now=now, interval=self.interval, period=self.duration)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,8 +189,9 @@ class FormRateLimitMiddleware:
             return self.get_response(request)
         throttle = FormRateThrottle(limit.scope, limit.field)
         throttle.load(request)
-        if throttle.is_exhausted():
-            wait = max(1, round(throttle.history[-1] + throttle.duration - throttle.now))
+        wait = throttle.retry_after()
+        if wait is not None:
+            wait = max(1, math.ceil(wait))
             response = HttpResponse(
                 f"Too many attempts. Retry in {wait} seconds.\n",
                 status=429,

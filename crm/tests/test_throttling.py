@@ -2,6 +2,8 @@
 
 import ipaddress
 import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from unittest import mock
 
@@ -11,7 +13,9 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from crm.cache import FailOpenCache
 from crm.tests.factories import UserFactory
+from crm.throttling import FormRateThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +171,63 @@ def test_successful_admin_logins_do_not_count():
     staff = UserFactory(is_staff=True)
     statuses = {_admin_login(Client(), staff.username, PASSWORD).status_code for _ in range(5)}
     assert statuses == {HTTPStatus.FOUND}
+
+
+@pytest.mark.usefixtures("login_rate")
+def test_a_locked_login_gets_one_attempt_back_every_period_over_the_rate():
+    """At 3/min three failures lock the account for 20 s (Retry-After); then one attempt passes
+    every 20 s, and after a quiet minute the right password logs in."""
+    # given
+    staff = UserFactory(is_staff=True)
+    clock = [1_000_000.0]
+    with mock.patch.object(FormRateThrottle, "timer", lambda self: clock[0]):
+        for _ in range(3):
+            _admin_login(Client(), staff.username, "wrong")
+        # when
+        locked = _admin_login(Client(), staff.username, PASSWORD)
+        clock[0] += 19
+        still_locked = _admin_login(Client(), staff.username, PASSWORD)
+        clock[0] += 1
+        one_more_failure = _admin_login(Client(), staff.username, "wrong")
+        locked_again = _admin_login(Client(), staff.username, PASSWORD)
+        clock[0] += 60
+        after_a_quiet_minute = _admin_login(Client(), staff.username, PASSWORD)
+    # then
+    assert (locked.status_code, locked["Retry-After"]) == (HTTPStatus.TOO_MANY_REQUESTS, "20")
+    assert (still_locked.status_code, still_locked["Retry-After"]) == (HTTPStatus.TOO_MANY_REQUESTS, "1")
+    assert one_more_failure.status_code == HTTPStatus.OK  # the form again, with its error
+    assert (locked_again.status_code, locked_again["Retry-After"]) == (HTTPStatus.TOO_MANY_REQUESTS, "20")
+    assert after_a_quiet_minute.status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.usefixtures("login_rate")
+@pytest.mark.django_db(transaction=True)
+def test_failed_logins_sent_side_by_side_all_count(settings, shared_redis):
+    """Three wrong passwords posted at the same moment, each read the counter before any was
+    counted: all three count (the limit is 3), so the right password is refused next."""
+    # given
+    settings.CACHES = shared_redis
+    staff = UserFactory(is_staff=True)
+    together = threading.Barrier(3, timeout=10)
+    read = FailOpenCache.get
+
+    def read_together(self, key, *args, **kwargs):
+        # Every post reads its counter, then waits for the others to have read theirs.
+        value = read(self, key, *args, **kwargs)
+        if "login" in key:
+            together.wait()
+        return value
+
+    try:
+        with mock.patch.object(FailOpenCache, "get", read_together), ThreadPoolExecutor(3) as pool:
+            # when
+            failures = list(pool.map(lambda _: _admin_login(Client(), staff.username, "wrong"), range(3)))
+        after = _admin_login(Client(), staff.username, PASSWORD)
+    finally:
+        caches["default"].close()
+    # then
+    assert [response.status_code for response in failures] == [HTTPStatus.OK] * 3
+    assert after.status_code == HTTPStatus.TOO_MANY_REQUESTS
 
 
 # --- Who the caller is: forwarding headers ---------------------------------------------------
