@@ -14,14 +14,16 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
-from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.text import smart_split, unescape_string_literal
 
 from crm import messages as crm_messages
-from crm import services
+from crm import selectors, services
 from crm.admin_history import HistoryPageMixin, RecordedDeleteMixin  # also registers "Changes"
 from crm.admin_scopes import ScopedAdminMixin, area_list_filter  # also registers the grants
 from crm.choices import fiscal_year_bounds, fiscal_year_of
@@ -377,6 +379,56 @@ class OpportunityAdminForm(ServiceAdminForm):
             services.opportunity_update_validate(opportunity=self.instance, **self.service_values())
 
 
+class OpportunityChangeList(ChangeList):
+    """The admin's list of opportunities, its rows read as the API reads its pages
+    (``selectors.opportunity_page_objects``): kept to the close-date index, so a page costs the
+    same at 1M rows as at 1 000 (joined to the customers, MySQL sorted every opportunity first:
+    6 s at 1M), and a later page skips its rows in the index alone (13 s at page 5 000)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        # The page, or the whole list when it fits one: a queryset not run yet.
+        self.result_list = selectors.opportunity_page_objects(self.result_list, scan=bool(self.query))
+
+
+def _search_words(search_term: str) -> list[str]:
+    # As Django's admin splits a search: words, or "quoted phrases".
+    return [
+        unescape_string_literal(word) if word[0] in "\"'" and word[-1] == word[0] else word
+        for word in smart_split(search_term)
+    ]
+
+
+class CloseDateFiscalYearFilter(admin.SimpleListFilter):
+    """Opportunities by the fiscal year (July-June) of their expected close date.
+
+    In place of a date hierarchy, whose years are a DISTINCT over every row (0.4 s at 1M):
+    the years offered run from the first close date of the staff user's rows to the last,
+    two reads of the close-date index (``selectors.opportunity_close_date_range``).
+    """
+
+    title = "fiscal year of the close date"
+    parameter_name = "close_fiscal_year"
+
+    def lookups(self, request, model_admin):
+        ends = selectors.opportunity_close_date_range(model_admin.get_queryset(request))
+        if ends is None:
+            return []
+        first, last = (fiscal_year_of(day) for day in ends)
+        return [(str(year), f"FY{year}") for year in range(last, first - 1, -1)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            start, end = fiscal_year_bounds(int(value))
+        except (ValueError, OverflowError):
+            # A hand-edited URL: show nothing rather than fail.
+            return queryset.none()
+        return queryset.filter(expected_close_date__range=(start, end))
+
+
 @admin.register(Opportunity)
 class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = OpportunityAdminForm
@@ -392,9 +444,17 @@ class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, ScopedA
         "forecast_category",
         "expected_close_date",
     )
-    list_select_related = ("customer",)
-    list_filter = ("status", "product", "forecast_category", area_list_filter("customer__area"))
-    date_hierarchy = "expected_close_date"
+    # The page's rows and their customers come from OpportunityChangeList, not from a join.
+    list_select_related = False
+    # Django counts the unfiltered list too, for "(N total)": a second count of the table.
+    show_full_result_count = False
+    list_filter = (
+        "status",
+        "product",
+        "forecast_category",
+        area_list_filter("customer__area"),
+        CloseDateFiscalYearFilter,
+    )
     search_fields = ("opportunity_name", "=oid", "customer__customer_name")
     autocomplete_fields = ("customer",)
     readonly_fields = ("oid", "created_at", "updated_at")
@@ -416,11 +476,29 @@ class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, ScopedA
             return [f for f in self.fields if f not in self.readonly_fields]
         return self.fields
 
-    @admin.display(description="customer", ordering="customer__customer_name")
+    def get_changelist(self, request, **kwargs):
+        return OpportunityChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search of ``search_fields`` (every word must match one of them), with the
+        customer names matched in the customer table: a join ORed with the opportunity's own
+        columns read every opportunity with its customer (5 s for the count at 1M rows)."""
+        for word in _search_words(search_term):
+            customers = Customer.objects.filter(
+                scope_for(request.user).customer_q(), customer_name__icontains=word
+            ).values("cid")
+            queryset = queryset.filter(
+                Q(opportunity_name__icontains=word) | Q(oid=word) | Q(customer__in=Subquery(customers))
+            )
+        return queryset, False
+
+    # Not sortable: ordered by a customer's column, the whole list is joined and sorted (7 s at
+    # 1M rows); the customer and area filters and the search narrow it instead.
+    @admin.display(description="customer")
     def customer_name(self, obj):
         return obj.customer.customer_name
 
-    @admin.display(description="area", ordering="customer__area")
+    @admin.display(description="area")
     def customer_area(self, obj):
         return obj.customer.area
 

@@ -14,8 +14,9 @@ import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
 
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import connections
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from .choices import (
@@ -47,7 +48,7 @@ from .report_cache import report_cached
 from .scopes import AreaScope, access_of, scope_for
 from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
-from .sql import PageSQL, rows_of
+from .sql import PageSQL, keeps_first_table, rows_of, sql_of
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -223,6 +224,48 @@ def opportunity_page_fetch(page: QuerySet[Opportunity], *, columns: Sequence[str
         by_oid = {row[oid_at]: row for row in rows}
         return [by_oid[oid] for oid in oids if oid in by_oid]
     return rows_of(page.values_list(*columns))
+
+
+def opportunity_page_objects(page: QuerySet[Opportunity], *, scan: bool = False) -> list[Opportunity]:
+    """``opportunity_page_fetch`` as model instances with their customers (the admin's list):
+    the page's rows in one query kept to the close-date index, their customers in a second
+    one by key, an offset's skipped rows read from the index alone.
+
+    ``scan`` for a search, whose matches may be anywhere in the order: the rows are read by a
+    scan and sorted (``crm.sql.sql_of``), at most a read of the table, instead of the index walk
+    that reads it row by row for a word few rows have.
+    """
+    mysql = connections[page.db].vendor == "mysql"
+    if page.query.low_mark:
+        oids = [oid for (oid,) in rows_of(page.values_list("oid"), scan=scan)]
+        by_oid = Opportunity.objects.using(page.db).in_bulk(oids)
+        rows = [by_oid[oid] for oid in oids if oid in by_oid]
+    elif keeps_first_table(page) or (scan and mysql):
+        try:
+            rows = list(Opportunity.objects.using(page.db).raw(*sql_of(page, scan=scan)))
+        except EmptyResultSet:
+            rows = []
+    else:
+        rows = list(page)
+    prefetch_related_objects(rows, "customer")
+    return rows
+
+
+def opportunity_close_date_range(
+    queryset: QuerySet[Opportunity],
+) -> tuple[datetime.date, datetime.date] | None:
+    """The first and last close date of ``queryset``, or None when it is empty.
+
+    Each end is the first row of the close-date index in one direction (two index reads):
+    MIN and MAX over a join to the customers (a caller's areas) read every row of them.
+    """
+    ends = []
+    for order in ("expected_close_date", "-expected_close_date"):
+        found = rows_of(queryset.order_by(order).values_list("expected_close_date")[:1])
+        if not found:
+            return None
+        ends.append(found[0][0])
+    return ends[0], ends[1]
 
 
 # The opportunity lists' cursor pages, compiled once per shape (crm.sql.PageSQL).

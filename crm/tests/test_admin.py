@@ -138,7 +138,9 @@ LIST_QUERIES = {
         ("product__exact=Expenses", 1),
         ("forecast_category__exact=Commit", 1),
         ("customer__area__exact=France", 3),
-        ("expected_close_date__year=2025&expected_close_date__month=3", 2),
+        ("close_fiscal_year=2025", 4),
+        ("close_fiscal_year=2025&status__exact=Proposal", 1),
+        ("close_fiscal_year=2024", 0),
     ],
     "revenueactual": [
         ("q=Germany", 1),
@@ -1139,8 +1141,10 @@ def _grow(model_name: str, size: int) -> None:
 
 # Session, user, the user's and its groups' permissions, the filtered and the full count,
 # the rows; plus one per filter listing values found in the data (the two account-team
-# filters; the fiscal years) and two for a date hierarchy (its bounds and its months).
-# Permissions come from the access cache (crm/scopes.py): one query for them where there were two.
+# filters; the fiscal years) and two for a date hierarchy (its bounds and its months). The
+# opportunities count once (no full count), read the first and last close date for their
+# fiscal-year filter, and their rows' customers by key. Permissions come from the access
+# cache (crm/scopes.py): one query for them where there were two.
 LIST_QUERY_COUNTS = {"customer": 8, "opportunity": 8, "revenueactual": 9, "revenuetarget": 7}
 
 
@@ -1168,3 +1172,131 @@ def test_customer_page_query_count_does_not_grow_with_opportunities(django_asser
         with django_assert_num_queries(5 if size == 2 else 4):
             response = client.get(reverse("admin:crm_customer_change", args=[customer.cid]))
         assert response.content.decode().count('class="field-opportunity_name"') >= size
+
+
+# --- The opportunity list at any size --------------------------------------------------------
+
+
+def _opportunity_list(client: Client, query: str = ""):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:crm_opportunity_changelist") + query)
+    assert response.status_code == HTTPStatus.OK
+    return response, queries
+
+
+def test_opportunity_pages_show_the_rows_in_order_with_their_customers_at_a_fixed_cost(data):
+    """Pages of 100 over 254 deals: each row with its own customer, in close-date order, page
+    after page; the first page asks what the fixture's one page of four asks, a later one a
+    query more (the rows it skips are read by their oids alone, then its rows by key)."""
+    # given
+    client = _client_for(*_perms("opportunity", "view"))
+    _opportunity_list(client)  # the user's access read once, then cached (crm/scopes.py)
+    _, small = _opportunity_list(client)
+    customers = CustomerFactory.create_batch(25, area=Area.UK)
+    for i in range(250):
+        day = datetime.date(2024, 7, 1) + datetime.timedelta(days=i % 90)
+        OpportunityFactory(customer=customers[i % 25], expected_close_date=day)
+    # when
+    pages = [_opportunity_list(client, f"?p={number}") for number in (1, 2, 3)]
+    # then
+    shown = [
+        (row.oid, row.customer.customer_name)
+        for response, _ in pages
+        for row in response.context["cl"].result_list
+    ]
+    ordered = Opportunity.objects.order_by("expected_close_date", "oid")
+    assert shown == list(ordered.values_list("oid", "customer__customer_name"))
+    assert [len(queries) for _, queries in pages] == [len(small), len(small) + 1, len(small) + 1]
+
+
+def test_the_opportunity_list_is_not_sorted_by_a_customer_column(data):
+    """The customer and area columns have no sort link: sorting by them joins and sorts the
+    whole table; the opportunity's own columns keep theirs."""
+    response, _ = _opportunity_list(_client_for(*_perms("opportunity", "view")))
+    headers = {
+        column: "sortable" in classes
+        for classes, column in re.findall(
+            r'<th scope="col" class="([^"]*)column-(\w+)', response.content.decode()
+        )
+    }
+    assert headers["customer_name"] is False and headers["customer_area"] is False
+    assert headers["opportunity_name"] is True and headers["expected_close_date"] is True
+
+
+def _fiscal_years(response) -> list[str]:
+    (spec,) = [
+        s
+        for s in response.context["cl"].filter_specs
+        if getattr(s, "parameter_name", "") == "close_fiscal_year"
+    ]
+    return [label for _, label in spec.lookup_choices]
+
+
+def test_the_close_date_fiscal_year_filter_offers_the_years_of_the_users_rows(data):
+    """Close dates from 2024-11-15 to 2025-06-30 are FY2025; a Swiss deal closing 2026-07-01 adds
+    FY2027 and the FY2026 between, for a user of every area, not for one granted France only.
+    Each year filters July to June."""
+    # given
+    swiss = CustomerFactory(area=Area.SWITZERLAND)
+    OpportunityFactory(customer=swiss, expected_close_date=datetime.date(2026, 7, 1))
+    every_area = _client_for(*_perms("opportunity", "view"))
+    france = Client()
+    france.force_login(
+        UserFactory(is_staff=True, permissions=_perms("opportunity", "view"), areas=["France"])
+    )
+    # when
+    everything, _ = _opportunity_list(every_area)
+    french, _ = _opportunity_list(france)
+    by_year = {
+        year: _opportunity_list(every_area, f"?close_fiscal_year={year}")[0] for year in (2025, 2026, 2027)
+    }
+    # then
+    assert _fiscal_years(everything) == ["FY2027", "FY2026", "FY2025"]
+    assert _fiscal_years(french) == ["FY2025"]
+    assert {year: response.context["cl"].result_count for year, response in by_year.items()} == {
+        2025: 4,
+        2026: 0,
+        2027: 1,
+    }
+
+
+@pytest.mark.mysql
+def test_the_opportunity_page_keeps_the_opportunities_first_on_mysql(data):
+    """For a staff user of one area the page joins the customers (for the area) with
+    STRAIGHT_JOIN, so MySQL walks the close-date index instead of sorting every opportunity;
+    for a user of every area the page reads opportunities alone."""
+    # given
+    france = Client()
+    france.force_login(
+        UserFactory(is_staff=True, permissions=_perms("opportunity", "view"), areas=["France"])
+    )
+    every_area = _client_for(*_perms("opportunity", "view"))
+    # when
+    pages = {}
+    for who, client in (("france", france), ("every area", every_area)):
+        _, queries = _opportunity_list(client)
+        (page,) = [
+            q["sql"] for q in queries if "`crm_opportunities`.`opportunity_name`" in q["sql"].split("FROM")[0]
+        ]
+        pages[who] = page
+    # then
+    assert pages["france"].startswith("SELECT STRAIGHT_JOIN")
+    assert "JOIN" not in pages["every area"]
+
+
+@pytest.mark.mysql
+def test_a_search_reads_the_opportunities_alone_by_a_scan_on_mysql(data):
+    """A search matches customer names in the customer table (no join) and reads the matching
+    deals by a scan, not the close-date index walk that a word few rows have sends to the end of
+    the table; the rows are the ones the search names."""
+    # given
+    client = _client_for(*_perms("opportunity", "view"))
+    # when
+    response, queries = _opportunity_list(client, "?q=Berlin")
+    # then
+    (page,) = [
+        q["sql"] for q in queries if "`crm_opportunities`.`opportunity_name`" in q["sql"].split("FROM")[0]
+    ]
+    assert "IGNORE INDEX FOR ORDER BY (`idx_opportunities_expected_close_date`)" in page
+    assert "JOIN" not in page
+    assert [row.oid for row in response.context["cl"].result_list] == ["d" * 32]
