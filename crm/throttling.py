@@ -156,11 +156,11 @@ class FormRateThrottle(ClientIpMixin, throttling.SimpleRateThrottle):
         return ahead - self.duration if ahead > self.duration else None
 
     def record(self) -> None:
-        # At the time of the answer, not of the check: a post that took longer than one
-        # answered meanwhile would otherwise step the bucket from an earlier time, find it
-        # more than a period ahead and not be counted.
-        now = self.timer()
-        cell_rate_step(self.cache, self.key, now=now, interval=self.interval, period=self.duration)
+        # Posts that passed the check together each count, even past the limit: the step is
+        # refused (not stored) only past a second period, which they cannot reach.
+        cell_rate_step(
+            self.cache, self.key, now=self.timer(), interval=self.interval, period=2 * self.duration
+        )
 
 
 @dataclasses.dataclass(frozen=True)
