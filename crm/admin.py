@@ -18,6 +18,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
@@ -227,10 +228,33 @@ OPPORTUNITY_FIELDS = (
 )
 
 
+# The customer page shows this many of its opportunities; the opportunity list has them all.
+INLINE_OPPORTUNITIES_SHOWN = 50
+
+
+class FirstOpportunitiesFormSet(BaseInlineFormSet):
+    """The customer's first opportunities in list order, read as the API reads one customer's
+    page (``selectors.opportunity_page_objects``: by the cid index), and how many it has.
+
+    Every opportunity of a customer with 6 000 took 6 s to render on its page."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_first"):
+            deals = super().get_queryset()
+            self.total = deals.count()
+            self._first = selectors.opportunity_page_objects(deals[:INLINE_OPPORTUNITIES_SHOWN])
+        return self._first
+
+
 class OpportunityInline(admin.TabularInline):
-    """The customer's opportunities, read-only: they are written through the Opportunity page."""
+    """The customer's opportunities, read-only: they are written through the Opportunity page.
+
+    The first INLINE_OPPORTUNITIES_SHOWN; past them the page says how many there are and
+    links to the customer's rows in the opportunity list."""
 
     model = Opportunity
+    formset = FirstOpportunitiesFormSet
+    template = "admin/crm/opportunity_inline.html"
     fields = OPPORTUNITY_FIELDS
     readonly_fields = fields
     extra = 0

@@ -15,7 +15,6 @@ import datetime
 from collections.abc import Callable, Sequence
 
 from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
@@ -48,7 +47,7 @@ from .report_cache import report_cached
 from .scopes import AreaScope, access_of, scope_for
 from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
-from .sql import PageSQL, keeps_first_table, rows_of, sql_of
+from .sql import PageSQL, needs_hints, rows_of, sql_of
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -235,12 +234,11 @@ def opportunity_page_objects(page: QuerySet[Opportunity], *, scan: bool = False)
     scan and sorted (``crm.sql.sql_of``), at most a read of the table, instead of the index walk
     that reads it row by row for a word few rows have.
     """
-    mysql = connections[page.db].vendor == "mysql"
     if page.query.low_mark:
         oids = [oid for (oid,) in rows_of(page.values_list("oid"), scan=scan)]
         by_oid = Opportunity.objects.using(page.db).in_bulk(oids)
         rows = [by_oid[oid] for oid in oids if oid in by_oid]
-    elif keeps_first_table(page) or (scan and mysql):
+    elif needs_hints(page, scan=scan):
         try:
             rows = list(Opportunity.objects.using(page.db).raw(*sql_of(page, scan=scan)))
         except EmptyResultSet:

@@ -155,13 +155,20 @@ class PageSQL:
         self._plans[shape] = plan
 
 
+def needs_hints(queryset: QuerySet, *, scan: bool = False) -> bool:
+    """Whether ``queryset`` runs better as ``sql_of`` makes it than as the ORM writes it: a join
+    to keep first (``keeps_first_table``), or on MySQL one customer's rows or a scan."""
+    if keeps_first_table(queryset):
+        return True
+    return connections[queryset.db].vendor == "mysql" and (scan or _one_customer(queryset.query))
+
+
 def rows_of(
     queryset: QuerySet, *, compiled: Callable[[str, tuple], None] | None = None, scan: bool = False
 ) -> list[tuple]:
-    """The rows of a values_list ``queryset``: as raw SQL with STRAIGHT_JOIN where
-    ``keeps_first_table`` says so, or read by a scan (``sql_of``'s ``scan``) on MySQL
+    """The rows of a values_list ``queryset``: as raw SQL where ``needs_hints`` says so
     (``compiled(sql, params)`` is told what runs), else by the ORM."""
-    if not keeps_first_table(queryset) and not (scan and connections[queryset.db].vendor == "mysql"):
+    if not needs_hints(queryset, scan=scan):
         return list(queryset)
     try:
         sql, params = sql_of(queryset, scan=scan)

@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import html
 import io
 import re
 from decimal import Decimal
@@ -1167,9 +1168,10 @@ def test_customer_page_query_count_does_not_grow_with_opportunities(django_asser
     for size in (2, 30):
         customer = CustomerFactory()
         OpportunityFactory.create_batch(size, customer=customer)
-        # Session, user, the customer, its opportunities; the permissions come from the access cache
-        # (crm/scopes.py): one query for the first size, none once warm (the second size adds its rows).
-        with django_assert_num_queries(5 if size == 2 else 4):
+        # Session, user, the customer, how many opportunities it has, the first of them and
+        # their customer (by key); the permissions come from the access cache (crm/scopes.py):
+        # one query for the first size, none once warm (the second size adds its rows).
+        with django_assert_num_queries(7 if size == 2 else 6):
             response = client.get(reverse("admin:crm_customer_change", args=[customer.cid]))
         assert response.content.decode().count('class="field-opportunity_name"') >= size
 
@@ -1300,3 +1302,50 @@ def test_a_search_reads_the_opportunities_alone_by_a_scan_on_mysql(data):
     assert "IGNORE INDEX FOR ORDER BY (`idx_opportunities_expected_close_date`)" in page
     assert "JOIN" not in page
     assert [row.oid for row in response.context["cl"].result_list] == ["d" * 32]
+
+
+def test_a_customer_page_shows_its_first_opportunities_and_links_to_all(data):
+    """A customer with 55 deals: its page shows the first 50 by close date and says how many
+    there are, linking to the opportunity list of that customer, which has all 55; a customer
+    with fewer deals than that gets no such line."""
+    # given
+    big = CustomerFactory(area=Area.UK)
+    for i in range(55):
+        OpportunityFactory(
+            customer=big, expected_close_date=datetime.date(2025, 1, 1) + datetime.timedelta(days=i)
+        )
+    client = _client_for(*_perms("customer", "view"), *_perms("opportunity", "view"))
+    # when
+    page = client.get(reverse("admin:crm_customer_change", args=[big.cid])).content.decode()
+    small = client.get(reverse("admin:crm_customer_change", args=[data["paris"].cid])).content.decode()
+    link = re.search(r'<p class="help crm-inline-more">(.*?)<a href="([^"]+)">(.*?)</a>', page, re.S)
+    listed = client.get(link[2]).context["cl"]
+    # then
+    first = Opportunity.objects.filter(customer=big).order_by("expected_close_date", "oid")[:50]
+    names = re.findall(r'<td class="field-opportunity_name">\s*<p>([^<]+)</p>', page)
+    assert [html.unescape(name) for name in names] == [o.opportunity_name for o in first]
+    assert " ".join(link[1].split()) == "The first 50 of 55 opportunities, by close date:"
+    assert link[3] == "all 55 in the opportunity list"
+    assert listed.result_count == 55
+    assert "crm-inline-more" not in small
+
+
+@pytest.mark.mysql
+def test_one_customers_opportunities_are_read_by_the_cid_index_on_mysql(data):
+    """The customer page's opportunities and the opportunity list of one customer name the cid
+    index, as the API's pages of one customer do (crm.sql._one_customer)."""
+    # given
+    client = _client_for(*_perms("customer", "view"), *_perms("opportunity", "view"))
+    customer_page = reverse("admin:crm_customer_change", args=[data["paris"].cid])
+    one_customer_list = reverse("admin:crm_opportunity_changelist") + f"?customer__exact={data['paris'].cid}"
+    # when
+    reads = []
+    for url in (customer_page, one_customer_list):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == HTTPStatus.OK
+        reads += [
+            q["sql"] for q in queries if "`crm_opportunities`.`opportunity_name`" in q["sql"].split("FROM")[0]
+        ]
+    # then
+    assert len(reads) == 2
+    assert all("FORCE INDEX (`idx_opportunities_cid`)" in sql for sql in reads)
