@@ -9,7 +9,9 @@ queries, whatever the number of rows shown (pinned in crm/tests/test_admin.py).
 """
 
 import csv
+import io
 import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 
 from django import forms
@@ -19,7 +21,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -32,6 +34,7 @@ from crm.imports import admin as _imports_admin  # noqa: F401  (registers "Impor
 from crm.imports.export import workbook_export
 from crm.imports.layout import TABLES
 from crm.models import Customer, Opportunity, RevenueActual, RevenueTarget
+from crm.rendering import row_chunks, walk_chunks
 from crm.scopes import scope_for
 from crm.serializers import CUSTOMER_FIELDS
 
@@ -53,6 +56,20 @@ def _csv_cell(value):
     return value
 
 
+def _csv_lines(header, chunks) -> Iterator[bytes]:
+    # A byte-order mark first: Excel on Windows reads a CSV without one in the ANSI code page
+    # ("ZÃ¼rich"); with it, as UTF-8. Other readers skip it (Python: encoding="utf-8-sig").
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    yield ("\ufeff" + text.getvalue()).encode()
+    for rows in chunks:
+        text.seek(0)
+        text.truncate()
+        writer.writerows([_csv_cell(value) for value in row] for row in rows)
+        yield text.getvalue().encode()
+
+
 class ExportMixin:
     """Two actions that export the selected rows of a list (or, with "select all", the filtered
     list): as CSV, and as a workbook in the import's layout.
@@ -69,18 +86,20 @@ class ExportMixin:
 
     @admin.action(description="Export selected rows to CSV", permissions=["view"])
     def export_csv(self, request, queryset):
+        """The rows in the list's own order (the file reads like the page they were picked
+        on), streamed a chunk at a time: the whole table (1M opportunities) took 32 s and
+        1.6 GB of memory in one worker when it was built as one body."""
+        # The list's order, walked along its index where it has one (crm.rendering).
+        try:
+            chunks = walk_chunks(queryset, self.csv_fields, converted=True)
+        except ValidationError:
+            chunks = row_chunks(queryset, self.csv_fields, converted=True)
         model = self.model._meta.model_name
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            _csv_lines(self.csv_fields, chunks), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{model}-{stamp}.csv"'
-        # A byte-order mark first: Excel on Windows reads a CSV without one in the ANSI code page
-        # ("ZÃ¼rich"); with it, as UTF-8. Other readers skip it (Python: encoding="utf-8-sig").
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow(self.csv_fields)
-        # The list's own order: the file reads like the page the rows were picked on.
-        for row in queryset.values_list(*self.csv_fields):
-            writer.writerow([_csv_cell(value) for value in row])
         return response
 
     @admin.action(description="Export selected rows to a workbook (import layout)", permissions=["view"])

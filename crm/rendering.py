@@ -86,11 +86,25 @@ def stream_rows(
     other query may use the connection before that (a server sends the body before the
     thread's next request; a test must read it first). ``stream_walk`` has no such limit.
     """
+    chunks = row_chunks(queryset, columns, chunk_rows=chunk_rows)
+    return _json_array(map(_encoder(rows_to_dicts, rows_to_json), chunks))
+
+
+def row_chunks(
+    queryset: QuerySet, columns: Sequence[str], *, chunk_rows: int = CHUNK_ROWS, converted: bool = False
+) -> Iterator[list[tuple]]:
+    """``queryset``'s rows as tuples of ``columns``, a list of ``chunk_rows`` at a time, from one
+    query streamed as it arrives (``stream_rows``; the query runs before this returns).
+
+    The values are the driver's, unless ``converted``: then as the ORM gives them (Django's
+    converters: a Decimal with its places, an aware datetime), for a file that must read the
+    same on every backend.
+    """
     values = queryset.values_list(*columns)
     try:
         sql, params = sql_of(values)
     except EmptyResultSet:
-        return iter([b"[]"])
+        return iter([])
     cleanup = ExitStack()
     try:
         cursor = cleanup.enter_context(_streaming_cursor(connections[values.db]))
@@ -98,11 +112,24 @@ def stream_rows(
         # Django adds columns of its own in some queries (DISTINCT with ordering); the row
         # function would then label values wrongly, so refuse rather than mislabel.
         if len(cursor.description) != len(columns):
-            raise ValueError("stream_rows: the query selects other columns than expected")
+            raise ValueError("row_chunks: the query selects other columns than expected")
     except BaseException:
         cleanup.close()
         raise
-    return _chunks(cursor, _encoder(rows_to_dicts, rows_to_json), chunk_rows, cleanup)
+    return _fetched(cursor, chunk_rows, cleanup, _converter(values) if converted else None)
+
+
+def _fetched(cursor, chunk_rows: int, cleanup: ExitStack, convert) -> Iterator[list[tuple]]:
+    with cleanup:
+        while rows := cursor.fetchmany(chunk_rows):
+            yield convert(rows) if convert else rows
+
+
+def _converter(values: QuerySet) -> Callable[[list[tuple]], list[tuple]]:
+    # The compiler's own conversion of fetched rows, as the ORM applies it after a query.
+    compiler = values.query.get_compiler(using=values.db)
+    compiler.as_sql()
+    return lambda rows: list(compiler.results_iter(results=[rows], tuple_expected=True))
 
 
 def _encoder(rows_to_dicts, rows_to_json) -> Callable[[list[tuple]], bytes]:
@@ -110,15 +137,14 @@ def _encoder(rows_to_dicts, rows_to_json) -> Callable[[list[tuple]], bytes]:
     return rows_to_json or (lambda rows: orjson.dumps(rows_to_dicts(rows)))
 
 
-def _chunks(cursor, encode, chunk_rows: int, cleanup: ExitStack) -> Iterator[bytes]:
-    with cleanup:
-        yield b"["
-        separator = b""
-        while rows := cursor.fetchmany(chunk_rows):
-            # Without its brackets, so chunks join into one array.
-            yield separator + encode(rows)[1:-1]
-            separator = b","
-        yield b"]"
+def _json_array(encoded: Iterator[bytes]) -> Iterator[bytes]:
+    # Encoded chunks are arrays; without their brackets they join into one array.
+    yield b"["
+    separator = b""
+    for chunk in encoded:
+        yield separator + chunk[1:-1]
+        separator = b","
+    yield b"]"
 
 
 # Rows per query of a walk in index order: big enough that the queries' own cost vanishes
@@ -134,37 +160,44 @@ def stream_walk(
     chunk_rows: int = WALK_ROWS,
     rows_to_json: Callable[[list[tuple]], bytes] | None = None,
 ) -> Iterator[bytes]:
-    """Like ``stream_rows``, for a queryset ordered along an index: walked in keyset chunks.
+    """Like ``stream_rows``, for a queryset ordered along an index: walked in keyset chunks
+    (``walk_chunks``). A queryset no index orders (a 400 from ``keyset_of``) raises that
+    ValidationError; callers fall back to ``stream_rows``."""
+    chunks = walk_chunks(queryset, columns, chunk_rows=chunk_rows)
+    return _json_array(map(_encoder(rows_to_dicts, rows_to_json), chunks))
+
+
+def walk_chunks(
+    queryset: QuerySet, columns: Sequence[str], *, chunk_rows: int = WALK_ROWS, converted: bool = False
+) -> Iterator[list[tuple]]:
+    """``row_chunks`` for a queryset ordered along an index, walked in keyset chunks.
 
     Each chunk is one complete query for "the next rows after the last one sent" (the cursor
     pages' keyset, ``crm.cursors``), so nothing stays pending on the connection between
     chunks: the request's other queries, and the next request on this connection, may run
     while the body is still being sent. Every query reads its chunk from the index and no
     more; memory holds one chunk. The first chunk is read before this returns, so a failing
-    database is an error response. A queryset no index orders (a 400 from ``keyset_of``)
-    raises that ValidationError; callers fall back to ``stream_rows``.
+    database is an error response. ``columns`` must include the order's fields; a queryset no
+    index orders raises the ValidationError of ``keyset_of`` (a 400 naming ``ordering``).
+    ``converted``: as ``row_chunks``'s (each position is read before the conversion).
     """
     keys = cursors.keyset_of(queryset)
     values = queryset.values_list(*columns)
     positions = [list(columns).index(field.attname) for field, _ in keys]
+    convert = _converter(values) if converted else None
     first = _fetch(values[:chunk_rows])
-    encode = _encoder(rows_to_dicts, rows_to_json)
 
     # The first chunk is the generator's argument, not a name it closes over, so it is let go
     # once sent instead of living as long as the stream.
-    def chunks(rows) -> Iterator[bytes]:
-        separator = b""
-        yield b"["
+    def chunks(rows) -> Iterator[list[tuple]]:
         while rows:
-            yield separator + encode(rows)[1:-1]
-            separator = b","
+            position = tuple(rows[-1][i] for i in positions)
+            yield convert(rows) if convert else rows
             if len(rows) < chunk_rows:
                 break
-            position = tuple(rows[-1][i] for i in positions)
             # Let the chunk sent go before the next one is read: never two chunks of rows at once.
             rows = None
             rows = _fetch(cursors.after(values, keys, cursors.Cursor(position, backward=False))[:chunk_rows])
-        yield b"]"
 
     return chunks(first)
 

@@ -2,11 +2,13 @@
 
 import csv
 import datetime
+import functools
 import html
 import io
 import re
 from decimal import Decimal
 from http import HTTPStatus
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -20,7 +22,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from crm import services
+from crm import rendering, services
 from crm.admin import OpportunityAdminForm, RevenueAdminForm
 from crm.choices import Area, ForecastCategory, Product, Status
 from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
@@ -992,8 +994,9 @@ def _export(client, model_name, pks) -> list[list[str]]:
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith(f'attachment; filename="{model_name}-')
-    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, for Excel
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    body = b"".join(response.streaming_content)  # streamed, a chunk of rows at a time
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, for Excel
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 def test_csv_export_is_utf8_with_a_byte_order_mark():
@@ -1003,8 +1006,9 @@ def test_csv_export_is_utf8_with_a_byte_order_mark():
     response = client.post(
         reverse("admin:crm_customer_changelist"), {"action": "export_csv", ACTION_CHECKBOX_NAME: ["9101"]}
     )
-    assert response.content.startswith("\ufeffcid,".encode())
-    assert "Zürich Präzision AG".encode() in response.content
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeffcid,".encode())
+    assert "Zürich Präzision AG".encode() in body
 
 
 def test_the_area_filter_shows_every_area_as_spelt():
@@ -1349,3 +1353,37 @@ def test_one_customers_opportunities_are_read_by_the_cid_index_on_mysql(data):
     # then
     assert len(reads) == 2
     assert all("FORCE INDEX (`idx_opportunities_cid`)" in sql for sql in reads)
+
+
+def test_a_csv_export_of_more_rows_than_a_chunk_has_each_row_once_in_list_order(data, monkeypatch):
+    """The export streams its rows a chunk at a time, walking the list's order: with chunks of
+    3 rows, 10 deals come out each once, in close-date order, with their customers' columns,
+    read by 4 queries; and so they do in an order no index has (by revenue, one query streamed)."""
+    # given
+    monkeypatch.setattr("crm.admin.walk_chunks", functools.partial(rendering.walk_chunks, chunk_rows=3))
+    monkeypatch.setattr("crm.admin.row_chunks", functools.partial(rendering.row_chunks, chunk_rows=3))
+    for i in range(6):
+        OpportunityFactory(customer=data["berlin"], expected_close_date=datetime.date(2025, 4, 1 + i))
+    client = _client_for(*_perms("opportunity", "view"))
+    url = reverse("admin:crm_opportunity_changelist")
+    select_all = {
+        "action": "export_csv",
+        "select_across": "1",
+        "index": "0",
+        ACTION_CHECKBOX_NAME: ["a" * 32],
+    }
+
+    def oids_and_customers(response) -> list[list[str]]:
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+        return [row[:3] for row in csv.reader(io.StringIO(body))][1:]
+
+    # when
+    with mock.patch.object(rendering, "_fetch", wraps=rendering._fetch) as fetches:
+        by_close_date = oids_and_customers(client.post(url, select_all))
+    by_revenue = oids_and_customers(client.post(url + "?o=6", select_all))
+    # then
+    in_list_order = Opportunity.objects.order_by("expected_close_date", "oid")
+    assert by_close_date == [[o.oid, str(o.customer_id), o.customer.customer_name] for o in in_list_order]
+    assert fetches.call_count == 4  # 3 + 3 + 3 + 1
+    by_revenue_order = Opportunity.objects.order_by("est_monthly_revenue", "-oid")
+    assert by_revenue == [[o.oid, str(o.customer_id), o.customer.customer_name] for o in by_revenue_order]
