@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from ..scopes import scope_for
-from .export import workbook_export
+from .export import ADMIN_MAX_ROWS, workbook_export
 from .layout import OPPORTUNITIES, TABLES
 from .models import ImportRun
 from .reader import FileRejected
@@ -164,9 +164,18 @@ class ImportRunAdmin(admin.ModelAdmin):
     def export_view(self, request):
         if not request.user.has_perms(_export_permissions()):
             raise PermissionDenied
+        tables = _scoped_tables(request)
+        count = sum(queryset.count() for queryset in tables.values())
+        if count > ADMIN_MAX_ROWS:
+            messages.error(
+                request,
+                f"Not exported: the four tables hold {count} rows, and a workbook from this page holds "
+                f"at most {ADMIN_MAX_ROWS}. Export everything with manage.py export_workbook.",
+            )
+            return HttpResponseRedirect(reverse("admin:crm_importrun_changelist"))
         # Written to a temporary file, then streamed: the workbook never sits in memory whole.
         target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
-        workbook_export(target, querysets=_scoped_tables(request))
+        workbook_export(target, querysets=tables)
         target.seek(0)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         return FileResponse(target, as_attachment=True, filename=f"crm-workbook-{stamp}.xlsx")

@@ -30,6 +30,13 @@ def _cell(sheet, value):
     return cell
 
 
+# The most rows a workbook from the admin holds (a list's export action, the import page's
+# export of the four tables): a workbook is written whole before it is sent, about 240 us a row
+# at 1M opportunities, and must be done well within the worker's timeout (GUNICORN_TIMEOUT,
+# 40 s), past which the worker is killed. manage.py export_workbook has no such limit.
+ADMIN_MAX_ROWS = 50_000
+
+
 def workbook_export(target, *, querysets: dict[Table, QuerySet] | None = None) -> dict[str, int]:
     """Write the workbook to ``target`` (a path or a binary file); returns the rows per table.
 

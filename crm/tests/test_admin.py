@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from crm import rendering, services
-from crm.admin import OpportunityAdminForm, RevenueAdminForm
+from crm.admin import OpportunityAdmin, OpportunityAdminForm, RevenueAdminForm
 from crm.choices import Area, ForecastCategory, Product, Status
 from crm.models import Change, Customer, Opportunity, RevenueActual, RevenueTarget
 
@@ -1387,3 +1387,31 @@ def test_a_csv_export_of_more_rows_than_a_chunk_has_each_row_once_in_list_order(
     assert fetches.call_count == 4  # 3 + 3 + 3 + 1
     by_revenue_order = Opportunity.objects.order_by("est_monthly_revenue", "-oid")
     assert by_revenue == [[o.oid, str(o.customer_id), o.customer.customer_name] for o in by_revenue_order]
+
+
+@pytest.mark.parametrize(
+    ("action", "limit", "kind"),
+    [("export_csv", "csv_max_rows", "CSV file"), ("export_workbook", "workbook_max_rows", "workbook")],
+)
+def test_an_export_of_more_rows_than_its_limit_is_refused_and_says_why(
+    data, monkeypatch, action, limit, kind
+):
+    """With a limit of 3 rows, exporting the 4 deals answers no file: the list again, with a
+    message naming the count, the limit and the way to export everything; 3 deals export."""
+    # given
+    monkeypatch.setattr(OpportunityAdmin, limit, 3)
+    client = _client_for(*_perms("opportunity", "view"))
+    url = reverse("admin:crm_opportunity_changelist")
+    select_all = {"action": action, "select_across": "1", "index": "0", ACTION_CHECKBOX_NAME: ["a" * 32]}
+    three = {"action": action, ACTION_CHECKBOX_NAME: ["a" * 32, "b" * 32, "c" * 32]}
+    # when
+    refused = client.post(url, select_all, follow=True)
+    allowed = client.post(url, three)
+    # then
+    assert refused.redirect_chain == [(url, HTTPStatus.FOUND)]
+    assert [str(m) for m in refused.context["messages"]] == [
+        f"Not exported: 4 rows selected, and a {kind} from this page holds at most 3. "
+        "Narrow the list with its filters, or export everything with manage.py export_workbook."
+    ]
+    assert allowed.status_code == HTTPStatus.OK
+    assert allowed["Content-Disposition"].startswith("attachment;")

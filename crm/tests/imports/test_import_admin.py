@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from crm.imports.layout import TABLES
 from crm.imports.models import ImportRun
 from crm.models import Customer
 from crm.scopes import AreaScope
@@ -83,6 +84,22 @@ def test_the_export_downloads_the_four_tables(editor_client):
         "area",
         "fiscal_year",
         "target",
+    ]
+
+
+def test_an_export_of_more_rows_than_a_workbook_from_the_admin_holds_is_refused(editor_client, monkeypatch):
+    """With a limit of 3 rows, the four tables' rows are more: the import page again with a
+    message naming the count, the limit and manage.py export_workbook, and no file."""
+    workbooks.stored_rows()
+    monkeypatch.setattr("crm.imports.admin.ADMIN_MAX_ROWS", 3)
+    stored = sum(table.model.objects.count() for table in TABLES)
+
+    response = editor_client.get(reverse("admin:crm_importrun_export"), follow=True)
+
+    assert response.redirect_chain == [(reverse("admin:crm_importrun_changelist"), HTTPStatus.FOUND)]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Not exported: the four tables hold {stored} rows, and a workbook from this page holds at most 3. "
+        "Export everything with manage.py export_workbook."
     ]
 
 
