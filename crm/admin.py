@@ -465,23 +465,10 @@ def _search_words(search_term: str) -> list[str]:
     ]
 
 
-class CloseDateFiscalYearFilter(admin.SimpleListFilter):
-    """Opportunities by the fiscal year (July-June) of their expected close date.
+class _FiscalYearFilter(admin.SimpleListFilter):
+    """Rows whose ``date_field`` falls in the fiscal year (July-June) chosen; subclasses list the years."""
 
-    In place of a date hierarchy, whose years are a DISTINCT over every row (0.4 s at 1M):
-    the years offered run from the first close date of the staff user's rows to the last,
-    two reads of the close-date index (``selectors.opportunity_close_date_range``).
-    """
-
-    title = "fiscal year of the close date"
-    parameter_name = "close_fiscal_year"
-
-    def lookups(self, request, model_admin):
-        ends = selectors.opportunity_close_date_range(model_admin.get_queryset(request))
-        if ends is None:
-            return []
-        first, last = (fiscal_year_of(day) for day in ends)
-        return [(str(year), f"FY{year}") for year in range(last, first - 1, -1)]
+    date_field = ""
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -492,7 +479,27 @@ class CloseDateFiscalYearFilter(admin.SimpleListFilter):
         except (ValueError, OverflowError):
             # A hand-edited URL: show nothing rather than fail.
             return queryset.none()
-        return queryset.filter(expected_close_date__range=(start, end))
+        return queryset.filter(**{f"{self.date_field}__range": (start, end)})
+
+
+class CloseDateFiscalYearFilter(_FiscalYearFilter):
+    """Opportunities by the fiscal year (July-June) of their expected close date.
+
+    In place of a date hierarchy, whose years are a DISTINCT over every row (0.4 s at 1M):
+    the years offered run from the first close date of the staff user's rows to the last,
+    two reads of the close-date index (``selectors.opportunity_close_date_range``).
+    """
+
+    title = "fiscal year of the close date"
+    parameter_name = "close_fiscal_year"
+    date_field = "expected_close_date"
+
+    def lookups(self, request, model_admin):
+        ends = selectors.opportunity_close_date_range(model_admin.get_queryset(request))
+        if ends is None:
+            return []
+        first, last = (fiscal_year_of(day) for day in ends)
+        return [(str(year), f"FY{year}") for year in range(last, first - 1, -1)]
 
 
 @admin.register(Opportunity)
@@ -596,27 +603,17 @@ class OpportunityAdmin(HistoryPageMixin, ServiceWriteMixin, ExportMixin, ScopedA
 # --- Revenue ------------------------------------------------------------------------------
 
 
-class FiscalYearFilter(admin.SimpleListFilter):
+class FiscalYearFilter(_FiscalYearFilter):
     """Actuals are stored by month; people ask for a fiscal year (July-June)."""
 
     title = "fiscal year"
     parameter_name = "fiscal_year"
+    date_field = "month"
 
     def lookups(self, request, model_admin):
         months = model_admin.get_queryset(request).dates("month", "month")
         years = sorted({fiscal_year_of(month) for month in months}, reverse=True)
         return [(str(year), f"FY{year}") for year in years]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        try:
-            start, end = fiscal_year_bounds(int(value))
-        except (ValueError, OverflowError):
-            # A hand-edited URL: show nothing rather than fail.
-            return queryset.none()
-        return queryset.filter(month__range=(start, end))
 
 
 class RevenueAdminForm(ServiceAdminForm):

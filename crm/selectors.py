@@ -14,7 +14,7 @@ import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
 
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
@@ -47,7 +47,7 @@ from .report_cache import report_cached
 from .scopes import AreaScope, access_of, scope_for
 from .services.access import ROLE_GROUPS
 from .services.history import change_sequence
-from .sql import PageSQL, needs_hints, rows_of, sql_of
+from .sql import PageSQL, objects_of, rows_of
 
 
 def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
@@ -238,13 +238,8 @@ def opportunity_page_objects(page: QuerySet[Opportunity], *, scan: bool = False)
         oids = [oid for (oid,) in rows_of(page.values_list("oid"), scan=scan)]
         by_oid = Opportunity.objects.using(page.db).in_bulk(oids)
         rows = [by_oid[oid] for oid in oids if oid in by_oid]
-    elif needs_hints(page, scan=scan):
-        try:
-            rows = list(Opportunity.objects.using(page.db).raw(*sql_of(page, scan=scan)))
-        except EmptyResultSet:
-            rows = []
     else:
-        rows = list(page)
+        rows = objects_of(page, scan=scan)
     prefetch_related_objects(rows, "customer")
     return rows
 

@@ -138,7 +138,7 @@ class PageSQL:
             sql, fixed = plan
             return _fetch(shape[0], sql, (*fixed, *position))
         queryset = page()
-        if not keeps_first_table(queryset):
+        if not needs_hints(queryset):
             self._keep(shape, None)
             return list(queryset)
 
@@ -178,6 +178,17 @@ def rows_of(
     if compiled is not None:
         compiled(sql, tuple(params))
     return _fetch(queryset.db, sql, params)
+
+
+def objects_of(queryset: QuerySet, *, scan: bool = False) -> list[Model]:
+    """``rows_of`` for a queryset of model instances: raw SQL where ``needs_hints`` says so."""
+    if not needs_hints(queryset, scan=scan):
+        return list(queryset)
+    try:
+        sql, params = sql_of(queryset, scan=scan)
+    except EmptyResultSet:
+        return []
+    return list(queryset.model._default_manager.using(queryset.db).raw(sql, params))
 
 
 def _fetch(alias: str, sql: str, params: Sequence) -> list[tuple]:
