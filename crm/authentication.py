@@ -9,7 +9,6 @@ any query.
 
 import dataclasses
 import datetime
-import hashlib
 import re
 
 from django.contrib.auth import get_user_model
@@ -24,6 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from .scopes import Access, access_attach, access_entry, access_load, user_access
 from .sql import CompiledLookup
+from .throttling import token_digest, token_rate_step
 
 # rest_framework.authtoken.models.Token.generate_key: 20 random bytes, hex-encoded.
 TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
@@ -37,20 +37,29 @@ class TokenAuthentication(authentication.TokenAuthentication):
     comparison with the key that was sent. A key found and checked is kept in the access
     cache (crm/scopes.py) with its user and their access, under a digest of the key: the next
     request with it asks the cache once and reads no token, user or permission table, until a
-    token, user or access change ends the generation (or ``ACCESS_CACHE_SECONDS`` pass).
+    token, user or access change ends the generation (or ``ACCESS_CACHE_SECONDS`` pass). On
+    Redis that one read also steps the token's rate-limit bucket (crm.throttling.token_rate_step).
     """
+
+    request = None
+
+    def authenticate(self, request):
+        # DRF makes an authenticator per request: the request is kept for the rate step.
+        self.request = request
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key):
         if not TOKEN_KEY.fullmatch(key):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        entry = access_entry(token_cache_key(key), lambda: _TokenEntry.of(_token_checked(key)))
+        step = token_rate_step(self.request, key) if self.request is not None else None
+        entry = access_entry(token_cache_key(key), lambda: _TokenEntry.of(_token_checked(key)), step=step)
         token = entry.token(key)
         return token.user, token
 
 
 def token_cache_key(key: str) -> str:
-    """The access-cache key of an API token: a digest, so the cache never holds a usable key."""
-    return f"crm:token:{hashlib.sha256(key.encode()).hexdigest()}"
+    """The access-cache key of an API token."""
+    return f"crm:token:{token_digest(key)}"
 
 
 def _token_checked(key: str) -> Token:

@@ -15,6 +15,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 
+from .cache import RateStep, get_many_and_step
+
 T = TypeVar("T")
 
 
@@ -24,8 +26,13 @@ class Generation:
     def __init__(self, key: str):
         self.key = key
 
-    def cached(self, key: str, timeout: float, compute: Callable[[], T]) -> T:
+    def cached(
+        self, key: str, timeout: float, compute: Callable[[], T], *, step: RateStep | None = None
+    ) -> T:
         """The entry under ``key`` if stored in the current generation, else ``compute()`` stored.
+
+        ``step``: a rate-limit step to take in the same round trip where the cache can
+        (crm.cache.get_many_and_step), when an entry is stored under ``key``.
 
         In a transaction that has ended this generation (ended in the cache at its commit),
         entries come from the transaction itself, never from the cache or into it: the cache
@@ -39,7 +46,8 @@ class Generation:
                 own[key] = compute()
             return own[key]
         # One round trip: the current generation and the stored entry with its generation.
-        found = cache.get_many([self.key, key])
+        keys = [self.key, key]
+        found = cache.get_many(keys) if step is None else get_many_and_step(cache, keys, step)
         generation = found.get(self.key)
         stored = found.get(key)
         if generation is not None and stored is not None and stored[0] == generation:

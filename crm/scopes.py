@@ -32,6 +32,7 @@ from typing import ClassVar, TypeVar
 from django.conf import settings
 from django.db.models import Q, Value
 
+from .cache import RateStep
 from .choices import ALL_AREAS, Area
 from .generations import Generation
 
@@ -155,18 +156,19 @@ def _access_cached(user) -> Access:
     return access_entry(f"crm:access:{user.pk}:{int(user.is_superuser)}", lambda: access_load(user))
 
 
-def access_entry(key: str, compute: Callable[[], T]) -> T:
+def access_entry(key: str, compute: Callable[[], T], *, step: RateStep | None = None) -> T:
     """An entry of the access cache: ``compute()``, kept until access changes or for
     ``ACCESS_CACHE_SECONDS``; computed every time when that is 0. An exception from
     ``compute`` stores nothing.
 
     For what depends on who a user is and what they may do: the access itself, and the
-    token lookup that carries it (crm.authentication).
+    token lookup that carries it (crm.authentication), whose read may take the caller's
+    rate-limit ``step`` with it (crm.generations.Generation.cached).
     """
     timeout = settings.ACCESS_CACHE_SECONDS
     if timeout <= 0:
         return compute()
-    return _GENERATION.cached(key, timeout, compute)
+    return _GENERATION.cached(key, timeout, compute, step=step)
 
 
 def access_attach(user, access: Access) -> None:

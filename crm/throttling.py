@@ -25,9 +25,10 @@ import unicodedata
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework import throttling
+from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 
-from .cache import cell_rate_ahead, cell_rate_step
+from .cache import RateStep, cell_rate_ahead, cell_rate_step
 
 
 def _ip(text: str):
@@ -81,17 +82,18 @@ class CellRateMixin:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        ahead = cell_rate_step(
-            self.cache,
-            self.key,
-            now=self.timer(),
-            interval=self.duration / self.num_requests,
-            period=self.duration,
-        )
+        step = getattr(request, "_crm_rate_step", None)
+        if step is not None and step.key == self.key and step.ahead is not None:
+            ahead = step.ahead  # taken with the token's read (token_rate_step)
+        else:
+            ahead = cell_rate_step(self.cache, self.key, **self.step_arguments())
         if ahead > self.duration:
             self.retry_after = ahead - self.duration
             return False
         return True
+
+    def step_arguments(self) -> dict:
+        return {"now": self.timer(), "interval": self.duration / self.num_requests, "period": self.duration}
 
     def wait(self):
         return getattr(self, "retry_after", None)
@@ -102,7 +104,46 @@ class AnonRateThrottle(ClientIpMixin, CellRateMixin, throttling.AnonRateThrottle
 
 
 class UserRateThrottle(ClientIpMixin, CellRateMixin, throttling.UserRateThrottle):
-    """API calls per signed-in user (THROTTLE_USER); per client address before sign-in."""
+    """API calls per API token (a user has at most one) or per user signed in by session
+    (THROTTLE_USER); per client address before sign-in.
+
+    Per token, so that the bucket is known from the request's credentials before the token is
+    read: on Redis the token's read and the bucket's step are then one round trip
+    (``token_rate_step``), not two, a third of the cost of a small request above its SQL.
+    """
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, Token):
+            return self.token_cache_key(request.auth.key)
+        return super().get_cache_key(request, view)
+
+    def token_cache_key(self, token_key: str) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": f"token:{token_digest(token_key)}"}
+
+
+def token_digest(token_key: str) -> str:
+    """What an API token is known by in the cache (its access entry, its rate-limit bucket):
+    a digest, so the cache never holds a usable key."""
+    return hashlib.sha256(token_key.encode()).hexdigest()
+
+
+def token_rate_step(request, token_key: str) -> RateStep | None:
+    """The step of this token's rate-limit bucket that the view's throttle will take, for the
+    token's read to take it in the same round trip (crm.cache.get_many_and_step); the throttle
+    then uses its result. None when the view counts no calls per token.
+
+    The step is taken before permissions are checked (DRF throttles after them), so a call
+    refused 403 counts too.
+    """
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None:
+        return None
+    for throttle in view.get_throttles():
+        if isinstance(throttle, UserRateThrottle) and throttle.rate is not None:
+            step = RateStep(key=throttle.token_cache_key(token_key), **throttle.step_arguments())
+            request._crm_rate_step = step
+            return step
+    return None
 
 
 def login_account_key(username: str) -> str:

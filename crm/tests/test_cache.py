@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
-from crm.cache import DatabaseCache, FailOpenCache, cell_rate_step
+from crm.cache import DatabaseCache, FailOpenCache, RateStep, cell_rate_step, get_many_and_step
 from crm.tests.caches import DEAD_REDIS, redis_caches
 from crm.tests.factories import UserFactory
 from crm.tests.test_settings import SETTINGS, _clean_environ
@@ -65,8 +65,8 @@ def test_throttling_fails_open_and_says_so_once_when_the_cache_is_down(user_clie
     assert statuses == [HTTPStatus.OK] * 3
     warnings = [r.getMessage() for r in caplog.records if r.name == "crm.cache"]
     assert len(warnings) == 1
-    # The first call to fail is the access cache's read of the token (get_many).
-    assert warnings[0].startswith("cache unavailable (get_many: ")
+    # The first call to fail is the access cache's read of the token, with its rate step.
+    assert warnings[0].startswith("cache unavailable (get_many_and_step: ")
     assert "throttling fails open" in warnings[0]
 
 
@@ -85,19 +85,22 @@ def test_every_cache_operation_acts_as_a_miss_when_the_server_is_down(dead_cache
     """get gives the default, set/add/delete store nothing, get_many is empty; nothing raises."""
     # given
     cache = dead_cache
+    step = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
     # when
     answers = [
         cache.get("k", "fallback"),
         cache.set("k", 1),
         cache.add("k", 1),
         cache.get_many(["k"]),
+        get_many_and_step(cache, ["k"], step),
         cache.delete("k"),
         cache.get_or_set("k", 7),
         cache.has_key("k"),
     ]
     # then
     assert isinstance(cache, FailOpenCache)
-    assert answers == ["fallback", None, False, {}, False, 7, False]
+    assert answers == ["fallback", None, False, {}, {}, False, 7, False]
+    assert step.ahead is None  # untaken: the throttle's own step fails open too
     assert cache.unavailable()
     with pytest.raises(ValueError):
         cache.incr("k")
@@ -141,6 +144,74 @@ def test_concurrent_steps_of_one_bucket_on_redis_let_exactly_the_rate_through(sh
     assert clients[0].get("bucket") == (1_000_000 + 60) * 1_000_000
     for client in clients:
         client.close()
+
+
+def _redis_commands(cache) -> list:
+    """A list that fills with the name of every command ``cache`` sends to Redis from now on."""
+    client = cache.inner._cache.get_client(write=True)
+    sent = []
+    send = client.execute_command
+
+    def counted(*args, **kwargs):
+        sent.append(args[0])
+        return send(*args, **kwargs)
+
+    client.execute_command = counted
+    return sent
+
+
+def test_a_read_with_a_rate_step_is_one_round_trip_to_redis(shared_redis):
+    """get_many_and_step reads the keys and steps the bucket in one command; the bucket holds the
+    step as cell_rate_step leaves it, and a second step goes one interval further."""
+    # given: an entry stored, a bucket not yet
+    config = shared_redis["default"]
+    cache = FailOpenCache(config["LOCATION"], config)
+    cache.set("generation", "g1", 60)
+    cache.set("entry", ("g1", {"user": 7}), 60)
+    first = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
+    second = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
+    sent = _redis_commands(cache)
+    # when
+    found = get_many_and_step(cache, ["generation", "entry"], first)
+    again = get_many_and_step(cache, ["generation", "entry"], second)
+    # then
+    assert sent == ["EVALSHA", "EVALSHA"]
+    assert found == again == {"generation": "g1", "entry": ("g1", {"user": 7})}
+    assert (first.ahead, second.ahead) == (12.0, 24.0)
+    assert cache.get("bucket") == (1_000_000 + 24) * 1_000_000
+    cache.delete_many(["generation", "entry", "bucket"])
+    cache.close()
+
+
+def test_a_read_whose_last_key_is_not_stored_steps_nothing(shared_redis):
+    """A token never checked (its entry absent) gets no bucket: made-up tokens leave nothing behind."""
+    # given
+    config = shared_redis["default"]
+    cache = FailOpenCache(config["LOCATION"], config)
+    cache.set("generation", "g1", 60)
+    step = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
+    # when
+    found = get_many_and_step(cache, ["generation", "entry"], step)
+    # then
+    assert found == {"generation": "g1"}
+    assert step.ahead is None
+    assert cache.get("bucket") is None
+    cache.delete("generation")
+    cache.close()
+
+
+def test_on_the_database_cache_a_read_with_a_rate_step_is_get_many_and_leaves_the_step(db_cache):
+    """Where no single statement can read and step, the read is get_many and the throttle steps."""
+    # given
+    db_cache.set("entry", "value", 60)
+    step = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        found = get_many_and_step(db_cache, ["entry"], step)
+    # then
+    assert found == {"entry": "value"}
+    assert step.ahead is None and db_cache.get("bucket") is None
+    assert len(queries) == 1
 
 
 def test_the_redis_backend_keeps_one_client_that_threads_share(shared_redis):

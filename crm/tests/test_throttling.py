@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from crm import throttling
 from crm.cache import FailOpenCache
 from crm.tests.factories import UserFactory
 from crm.throttling import FormRateThrottle
@@ -102,11 +103,12 @@ def test_a_throttled_user_gets_one_request_back_per_period_over_the_rate(api_cli
 
 
 def test_the_rate_counter_stays_one_number_however_many_requests_it_counts(api_client):
-    """The cache entry a user's requests are counted in is as small after 200 requests as after one."""
+    """The cache entry a token's requests are counted in is as small after 200 requests as after one."""
     # given
     user = UserFactory()
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    key = UserRateThrottle.cache_format % {"scope": "user", "ident": user.pk}
+    token = Token.objects.create(user=user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = throttling.UserRateThrottle().token_cache_key(token.key)
     # when
     first = api_client.get("/api/me")
     after_one = cache.get(key)
@@ -116,6 +118,54 @@ def test_the_rate_counter_stays_one_number_however_many_requests_it_counts(api_c
     assert first.status_code == HTTPStatus.OK and statuses == {HTTPStatus.OK}
     assert after_one is not None and after_many > after_one
     assert len(pickle.dumps(after_many)) == len(pickle.dumps(after_one)) < 32
+
+
+def test_a_tokens_bucket_is_named_by_a_digest_and_a_session_users_by_the_user(api_client):
+    """Calls are counted per token (never under the key itself) and, signed in by session, per user."""
+    # given
+    user = UserFactory()
+    token = Token.objects.create(user=user)
+    by_token = throttling.UserRateThrottle().token_cache_key(token.key)
+    by_user = UserRateThrottle.cache_format % {"scope": "user", "ident": user.pk}
+    # when
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token_call = api_client.get("/api/me")
+    after_token_call = (cache.get(by_token), cache.get(by_user))
+    api_client.credentials()
+    api_client.force_login(user)
+    session_call = api_client.get("/api/me")
+    # then
+    assert token_call.status_code == session_call.status_code == HTTPStatus.OK
+    assert token.key not in by_token
+    assert after_token_call[0] is not None and after_token_call[1] is None
+    assert cache.get(by_user) is not None
+
+
+def test_on_redis_a_token_call_asks_the_cache_once(api_client, settings, shared_redis):
+    """Once its token is known, a call reads the token's entry and steps its bucket in one round
+    trip to Redis, and the limit still holds."""
+    # given: a token checked once, a limit of 3/min
+    settings.CACHES = shared_redis
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory()).key}")
+    client = caches["default"].inner._cache.get_client(write=True)
+    sent = []
+    send = client.execute_command
+
+    def counted(*args, **kwargs):
+        sent.append(args[0])
+        return send(*args, **kwargs)
+
+    with mock.patch.object(UserRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "3/min"}):
+        first = api_client.get("/api/me")
+        # when
+        with mock.patch.object(client, "execute_command", counted):
+            second = api_client.get("/api/me")
+        statuses = [api_client.get("/api/me").status_code for _ in range(2)]
+    caches["default"].close()
+    # then
+    assert first.status_code == second.status_code == HTTPStatus.OK
+    assert sent == ["EVALSHA"]
+    assert statuses == [HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
 
 
 def _admin_login(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
