@@ -340,8 +340,10 @@ class RedisCache(DjangoRedisCache):
         client = self._cache.get_client(write=True)
         if self._get_many_and_step_script is None:
             self._get_many_and_step_script = client.register_script(_GET_MANY_AND_STEP_LUA)
-        made = {self.make_and_validate_key(key, version=version): key for key in keys}
-        bucket = self.make_and_validate_key(step.key, version=version)
+        # make_key, not make_and_validate_key: the keys are the service's own (digests and
+        # fixed names), and the check walks every character of each (memcached's limits).
+        made = {self.make_key(key, version=version): key for key in keys}
+        bucket = self.make_key(step.key, version=version)
         *values, ahead = self._get_many_and_step_script(
             keys=[*made, bucket],
             args=[_microseconds(step.now), _microseconds(step.interval), _microseconds(step.period)],

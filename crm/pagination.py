@@ -66,12 +66,19 @@ class PageParamsForm(forms.Form):
     )
 
     def __init__(self, data, *, cursor_pages: bool = True):
+        # Only the parameters given get a field, as the FilterSets build only the filters
+        # named (crm.filters): a form deep-copies each of its fields on every request. A
+        # parameter not given is absent from cleaned_data.
+        offered = type(self).base_fields.items()
+        self.base_fields = {
+            name: field
+            for name, field in offered
+            if name in data and (cursor_pages or name not in ("page_size", "cursor"))
+        }
         super().__init__(data)
-        if not cursor_pages:
-            del self.fields["page_size"], self.fields["cursor"]
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             # An empty value is a mistake too, not "no paging".
-            field.required = name in data
+            field.required = True
 
     def clean(self):
         data = self.cleaned_data
@@ -115,13 +122,13 @@ class OptInLimitOffsetPagination(LimitOffsetPagination):
             name in request.query_params for name in self._cursor_params()
         )
         if self.keyset:
-            self.limit = data["page_size"] or self.default_limit
+            self.limit = data.get("page_size") or self.default_limit
             self.cursor = None
-            if data["cursor"]:
+            if data.get("cursor"):
                 self.cursor = cursors.cursor_decode(data["cursor"], query=self._query_identity(request))
         else:
-            self.limit = data["limit"] or self.default_limit
-            self.offset = data["offset"] or 0
+            self.limit = data.get("limit") or self.default_limit
+            self.offset = data.get("offset") or 0
 
     def paginate_queryset(
         self, queryset, request, view=None, fetch=list, position=cursors.position_of, fetch_cursor_page=None
