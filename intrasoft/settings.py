@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "crm.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so the web app's index.html carries the policy too.
-    "csp.middleware.CSPMiddleware",
+    "crm.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # After security and CORS headers are in place, so a refusal carries them too.

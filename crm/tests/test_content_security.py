@@ -80,3 +80,53 @@ def test_the_admin_pages_need_no_inline_script():
     page = client.get("/admin/crm/opportunity/").content.decode()
     bodies = [m["body"].strip() for m in SCRIPT.finditer(page) if 'type="application/json"' not in m["attrs"]]
     assert bodies and set(bodies) == {""}
+
+
+def _csp_middleware_response(response, **request_attrs):
+    from django.test import RequestFactory
+
+    from crm.middleware import CSPMiddleware
+
+    request = RequestFactory().get("/api/opportunities")
+    middleware = CSPMiddleware(lambda request: response)
+    for name, value in request_attrs.items():
+        setattr(request, name, value)
+    return middleware(request)
+
+
+def test_the_policy_header_is_the_one_django_csp_builds_and_follows_the_settings(settings):
+    """Every response carries the settings' policy as django-csp writes it, and a change of the
+    settings changes it (the header is built once, not per response)."""
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    # when
+    built_before = build_policy()
+    before = _csp_middleware_response(HttpResponse())["Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    after = _csp_middleware_response(HttpResponse())["Content-Security-Policy"]
+    # then
+    assert before == built_before and "script-src 'self'" in before
+    assert after == "default-src 'none'" == build_policy()
+
+
+def test_a_response_with_a_policy_of_its_own_keeps_it(settings):
+    """django-csp's per-view changes (csp_update, csp_exempt) and a nonce still apply."""
+    from csp.constants import NONCE
+    from django.http import HttpResponse
+
+    # given: a policy that takes a nonce where a page uses one
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**directives, "script-src": ["'self'", NONCE]}}
+    updated, exempt, with_nonce = HttpResponse(), HttpResponse(), HttpResponse()
+    updated._csp_update = {"img-src": ["https://images.example"]}
+    exempt._csp_exempt = True
+    # when
+    updated = _csp_middleware_response(updated)
+    exempt = _csp_middleware_response(exempt)
+    with_nonce = _csp_middleware_response(with_nonce, _csp_nonce="abc123")
+    # then
+    assert "https://images.example" in _directives(updated)["img-src"]
+    assert "Content-Security-Policy" not in exempt
+    assert _directives(with_nonce)["script-src"] == ["'self'", "'nonce-abc123'"]
+    assert _directives(_csp_middleware_response(HttpResponse()))["script-src"] == ["'self'"]
