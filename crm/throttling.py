@@ -109,7 +109,7 @@ class UserRateThrottle(ClientIpMixin, CellRateMixin, throttling.UserRateThrottle
 
     Per token, so that the bucket is known from the request's credentials before the token is
     read: on Redis the token's read and the bucket's step are then one round trip
-    (``token_rate_step``), not two, a third of the cost of a small request above its SQL.
+    (``token_rate_step``), not two: the call's only round trip to the cache.
     """
 
     def get_cache_key(self, request, view):
