@@ -6,7 +6,9 @@ does not answer is a closed port (127.0.0.1:1): every operation fails at once, a
 is stopped.
 """
 
+import contextlib
 import os
+from unittest import mock
 
 import redis
 
@@ -36,3 +38,19 @@ def redis_answers() -> bool:
         return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
         return False
+
+
+@contextlib.contextmanager
+def redis_commands(cache):
+    """A list that fills with the name of every command ``cache`` (a FailOpenCache around
+    crm.cache.RedisCache) sends to Redis inside the block."""
+    client = cache.inner._cache.get_client(write=True)
+    sent = []
+    send = client.execute_command
+
+    def counted(*args, **kwargs):
+        sent.append(args[0])
+        return send(*args, **kwargs)
+
+    with mock.patch.object(client, "execute_command", counted):
+        yield sent

@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
 from crm.cache import DatabaseCache, FailOpenCache, RateStep, cell_rate_step, get_many_and_step
-from crm.tests.caches import DEAD_REDIS, redis_caches
+from crm.tests.caches import DEAD_REDIS, redis_caches, redis_commands
 from crm.tests.factories import UserFactory
 from crm.tests.test_settings import SETTINGS, _clean_environ
 
@@ -146,20 +146,6 @@ def test_concurrent_steps_of_one_bucket_on_redis_let_exactly_the_rate_through(sh
         client.close()
 
 
-def _redis_commands(cache) -> list:
-    """A list that fills with the name of every command ``cache`` sends to Redis from now on."""
-    client = cache.inner._cache.get_client(write=True)
-    sent = []
-    send = client.execute_command
-
-    def counted(*args, **kwargs):
-        sent.append(args[0])
-        return send(*args, **kwargs)
-
-    client.execute_command = counted
-    return sent
-
-
 def test_a_read_with_a_rate_step_is_one_round_trip_to_redis(shared_redis):
     """get_many_and_step reads the keys and steps the bucket in one command; the bucket holds the
     step as cell_rate_step leaves it, and a second step goes one interval further."""
@@ -170,10 +156,10 @@ def test_a_read_with_a_rate_step_is_one_round_trip_to_redis(shared_redis):
     cache.set("entry", ("g1", {"user": 7}), 60)
     first = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
     second = RateStep(key="bucket", now=1_000_000.0, interval=12.0, period=60.0)
-    sent = _redis_commands(cache)
     # when
-    found = get_many_and_step(cache, ["generation", "entry"], first)
-    again = get_many_and_step(cache, ["generation", "entry"], second)
+    with redis_commands(cache) as sent:
+        found = get_many_and_step(cache, ["generation", "entry"], first)
+        again = get_many_and_step(cache, ["generation", "entry"], second)
     # then
     assert sent == ["EVALSHA", "EVALSHA"]
     assert found == again == {"generation": "g1", "entry": ("g1", {"user": 7})}

@@ -15,6 +15,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from crm import throttling
 from crm.cache import FailOpenCache
+from crm.tests.caches import redis_commands
 from crm.tests.factories import UserFactory
 from crm.throttling import FormRateThrottle
 
@@ -147,18 +148,10 @@ def test_on_redis_a_token_call_asks_the_cache_once(api_client, settings, shared_
     # given: a token checked once, a limit of 3/min
     settings.CACHES = shared_redis
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory()).key}")
-    client = caches["default"].inner._cache.get_client(write=True)
-    sent = []
-    send = client.execute_command
-
-    def counted(*args, **kwargs):
-        sent.append(args[0])
-        return send(*args, **kwargs)
-
     with mock.patch.object(UserRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "3/min"}):
         first = api_client.get("/api/me")
         # when
-        with mock.patch.object(client, "execute_command", counted):
+        with redis_commands(caches["default"]) as sent:
             second = api_client.get("/api/me")
         statuses = [api_client.get("/api/me").status_code for _ in range(2)]
     caches["default"].close()
